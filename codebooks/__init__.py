@@ -1,0 +1,1 @@
+"""Built-in codebook files, shipped as package data (`themekit_codebooks`)."""

@@ -1,0 +1,2 @@
+"""themekit's built-in plugins. Each module registers through the public hooks, exactly as a
+third-party plugin would."""

@@ -1,0 +1,142 @@
+"""Privacy-risk detectors: personal data in the text (e-mail, phone, link, @handle) and
+sensitive content a research team must handle with care (health disclosures, crisis talk).
+
+They lean on spaCy's own lexical attributes (`like_email`, `like_url`, token shapes) and
+Matcher patterns rather than hand-written regexes over the raw text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from themekit import hookimpl
+from themekit.extensions import Detector
+
+CONDITIONS = [
+    "depression", "anxiety", "bipolar", "ptsd", "cptsd", "c-ptsd", "adhd", "ocd", "bpd",
+    "autism", "schizophrenia", "insomnia", "anorexia", "bulimia", "gad", "mdd", "pmdd",
+    "dissociation", "psychosis", "agoraphobia", "disorder", "attacks", "depressive",
+]
+CONDITION_MODIFIERS = [
+    "severe", "chronic", "clinical", "major", "social", "panic", "eating", "personality",
+    "generalized", "general", "mood", "bad", "diagnosed", "high", "functioning", "borderline",
+]
+IDENTITY_CONDITIONS = ["bipolar", "autistic", "schizophrenic", "anorexic", "bulimic", "adhd"]
+MEDICATIONS = [
+    "sertraline", "zoloft", "prozac", "fluoxetine", "lexapro", "escitalopram", "citalopram",
+    "celexa", "wellbutrin", "bupropion", "effexor", "venlafaxine", "cymbalta", "duloxetine",
+    "paxil", "paroxetine", "lithium", "lamictal", "lamotrigine", "seroquel", "quetiapine",
+    "abilify", "aripiprazole", "adderall", "vyvanse", "ritalin", "xanax", "klonopin",
+    "ativan", "trazodone", "mirtazapine", "remeron", "antidepressants", "antidepressant",
+    "meds", "medication", "medications", "ssris", "ssri", "antipsychotics",
+]
+FIRST_PERSON_BE = ["'m", "am", "m", "’m"]
+
+
+def _phrase(*words: str) -> list[dict]:
+    return [{"LOWER": w} for w in words]
+
+
+HEALTH_PATTERNS = [
+    # "my depression", "my social anxiety", "my adhd meds"
+    [{"LOWER": "my"}, {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "*"},
+     {"LOWER": {"IN": CONDITIONS}}],
+    # "I have bipolar", "I've got severe anxiety", "i have been diagnosed with ptsd"
+    [{"LOWER": {"IN": ["i", "ive", "i've"]}},
+     {"LOWER": {"IN": ["have", "'ve", "’ve", "had", "got", "been", "was", "suffer", "struggle",
+                       "deal", "live", "am", "'m", "’m", "m"]}, "OP": "+"},
+     {"LOWER": {"IN": ["diagnosed", "from", "with"]}, "OP": "*"},
+     {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "*"},
+     {"LOWER": {"IN": CONDITIONS}}],
+    # "I'm bipolar", "i am autistic"
+    [{"LOWER": {"IN": ["i", "im", "i'm"]}}, {"LOWER": {"IN": FIRST_PERSON_BE}, "OP": "?"},
+     {"LOWER": {"IN": IDENTITY_CONDITIONS}}],
+    # "I'm on sertraline", "i take lexapro", "my meds"
+    [{"LOWER": {"IN": ["i", "im", "i'm"]}},
+     {"LOWER": {"IN": [*FIRST_PERSON_BE, "take", "started", "was", "been", "stopped", "quit"]},
+      "OP": "*"},
+     {"LOWER": {"IN": ["on", "taking"]}, "OP": "?"}, {"LOWER": {"IN": MEDICATIONS}}],
+    [{"LOWER": "my"}, {"LOWER": {"IN": MEDICATIONS}}],
+]
+
+CRISIS_PATTERNS = [
+    _phrase("kill", "myself"), _phrase("killing", "myself"), _phrase("killed", "myself"),
+    _phrase("end", "my", "life"), _phrase("ending", "my", "life"), _phrase("end", "it", "all"),
+    _phrase("take", "my", "own", "life"), _phrase("better", "off", "dead"),
+    _phrase("hurt", "myself"), _phrase("hurting", "myself"), _phrase("cut", "myself"),
+    _phrase("cutting", "myself"), _phrase("self", "-", "harm"), _phrase("self", "harm"),
+    [{"LOWER": {"IN": ["suicidal", "suicide", "selfharm", "self-harm", "kms", "unalive",
+                       "overdose", "overdosed"]}}],
+    [{"LOWER": {"IN": ["want", "wanted", "wanna", "wish"]}}, {"LOWER": {"IN": ["to", "i"]}, "OP": "?"},
+     {"LOWER": {"IN": ["die", "dead", "disappear"]}}],
+    [{"LOWER": {"IN": ["do", "did"]}}, {"LOWER": {"IN": ["n't", "not", "nt"]}},
+     {"LOWER": {"IN": ["want", "wanna"]}}, {"LOWER": "to", "OP": "?"},
+     {"LOWER": {"IN": ["live", "be", "exist"]}}, {"LOWER": {"IN": ["alive", "here", "anymore"]}, "OP": "?"}],
+]
+
+PHONE_PATTERNS = [
+    [{"SHAPE": "ddd"}, {"ORTH": {"IN": ["-", "."]}}, {"SHAPE": "ddd"},
+     {"ORTH": {"IN": ["-", "."]}}, {"SHAPE": "dddd"}],
+    [{"ORTH": "("}, {"SHAPE": "ddd"}, {"ORTH": ")"}, {"SHAPE": "ddd"},
+     {"ORTH": {"IN": ["-", "."]}, "OP": "?"}, {"SHAPE": "dddd"}],
+    [{"TEXT": {"REGEX": r"^\+\d{1,3}$"}}, {"SHAPE": {"IN": ["d", "dd", "ddd", "dddd"]}, "OP": "{2,4}"}],
+    [{"TEXT": {"REGEX": r"^(\+?\d{1,3}[-.])?\(?\d{3}\)?[-.]\d{3}[-.]\d{4}$"}}],
+    [{"SHAPE": {"IN": ["dddd", "ddddd"]}}, {"SHAPE": "ddd"}, {"SHAPE": {"IN": ["ddd", "dddd"]}}],
+]
+
+
+def _matcher_finder(label: str, patterns: list[list[dict]]) -> Callable[[Language], Callable]:
+    def build(nlp: Language):
+        matcher = Matcher(nlp.vocab)
+        matcher.add(label, patterns, greedy="LONGEST")
+
+        def find(doc: Doc) -> list[Span]:
+            return filter_spans(matcher(doc, as_spans=True))
+
+        return find
+
+    return build
+
+
+def _token_finder(label: str, accept: Callable) -> Callable[[Language], Callable]:
+    def build(nlp: Language):
+        def find(doc: Doc) -> list[Span]:
+            return [Span(doc, t.i, t.i + 1, label=label) for t in doc if accept(t)]
+
+        return find
+
+    return build
+
+
+def _is_link(token) -> bool:
+    """A URL-like token that is a real link, not a product name such as Character.AI."""
+    text = token.lower_
+    return token.like_url and ("/" in text or text.startswith("www.") or "://" in text)
+
+
+def _is_handle(token) -> bool:
+    return token.text.startswith("@") and len(token.text) > 2 and token.text[1:].replace(
+        "_", "").replace(".", "").isalnum()
+
+
+@hookimpl
+def register_detectors(register):
+    register(Detector("pii.email", _token_finder("pii.email", lambda t: t.like_email),
+                      "An e-mail address.", redact_as="[EMAIL]"))
+    register(Detector("pii.phone", _matcher_finder("pii.phone", PHONE_PATTERNS),
+                      "A phone number (North-American and international forms).",
+                      redact_as="[PHONE]"))
+    register(Detector("pii.url", _token_finder("pii.url", _is_link),
+                      "A link (with a scheme, www. or a path).", redact_as="[URL]"))
+    register(Detector("pii.handle", _token_finder("pii.handle", _is_handle),
+                      "An @username.", redact_as="[@USER]"))
+    register(Detector("sensitive.health_disclosure",
+                      _matcher_finder("sensitive.health_disclosure", HEALTH_PATTERNS),
+                      "A first-person disclosure of a diagnosis, condition or medication."))
+    register(Detector("risk.crisis", _matcher_finder("risk.crisis", CRISIS_PATTERNS),
+                      "Self-harm or suicidal language, for the ethics protocol."))

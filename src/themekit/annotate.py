@@ -1,0 +1,106 @@
+"""The annotate job: stream records through the pipeline, write coded records and errors.
+
+Memory stays flat: records are read lazily, coded with `nlp.pipe` in batches and written
+as they come out. Every input line ends up in the output or in the errors file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from spacy.language import Language
+
+from themekit.io import STDIO, AtomicWriter, BadRecord, Record, read_records
+from themekit.redaction import redact_coding, redact_text
+
+
+class StrictModeError(ValueError):
+    """Raised by --strict at the first bad record."""
+
+
+@dataclass
+class AnnotateSummary:
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    output: str = ""
+    errors_file: str = ""
+    first_errors: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.written + self.rejected
+
+
+def default_errors_path(output: str) -> str:
+    """`coded.jsonl` -> `coded.errors.jsonl`; for stdout, `themekit-errors.jsonl` here."""
+    if output == STDIO:
+        return "themekit-errors.jsonl"
+    path = Path(output)
+    return str(path.with_name(f"{path.stem}.errors.jsonl"))
+
+
+def annotate_file(
+    nlp: Language,
+    input_path: str,
+    output_path: str,
+    *,
+    errors_path: str | None = None,
+    text_field: str = "text",
+    id_field: str = "id",
+    fmt: str | None = None,
+    strict: bool = False,
+    redact: bool = False,
+    batch_size: int = 256,
+    on_record: Callable[[], None] | None = None,
+) -> AnnotateSummary:
+    """Code every record of `input_path` and write coded JSONL to `output_path`."""
+    summary = AnnotateSummary(output=output_path,
+                              errors_file=errors_path or default_errors_path(output_path))
+    bad_writer = AtomicWriter(summary.errors_file)
+    writer = AtomicWriter(output_path)
+    try:
+        good = _good_records(read_records(input_path, text_field, fmt, id_field), summary,
+                             bad_writer, strict, on_record)
+        for doc, record in nlp.pipe(((r.text, r) for r in good), as_tuples=True,
+                                    batch_size=batch_size):
+            coding = doc._.themekit.to_json()
+            data = dict(record.data)
+            if redact:
+                coding = redact_coding(coding)
+                data[text_field] = redact_text(record.text, coding["risks"])
+            data["themekit"] = coding
+            writer.write_json(data)
+            summary.written += 1
+            if on_record:
+                on_record()
+    except BaseException:
+        writer.discard()
+        bad_writer.commit()  # keep the error records that explain the failure
+        raise
+    writer.commit()
+    bad_writer.commit()
+    return summary
+
+
+def _good_records(
+    records: Iterator[Record | BadRecord],
+    summary: AnnotateSummary,
+    bad_writer: AtomicWriter,
+    strict: bool,
+    on_record: Callable[[], None] | None,
+) -> Iterator[Record]:
+    for record in records:
+        summary.read += 1
+        if isinstance(record, Record):
+            yield record
+            continue
+        summary.rejected += 1
+        if len(summary.first_errors) < 5:
+            summary.first_errors.append(record.describe())
+        bad_writer.write_json(record.to_json())
+        if on_record:
+            on_record()
+        if strict:
+            raise StrictModeError(f"--strict: {record.describe()}")

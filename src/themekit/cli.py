@@ -1,0 +1,203 @@
+"""The `themekit` command line: thin click commands, each calling one library function."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from themekit import __version__
+from themekit.codebook import Codebook, CodebookError, load_codebook
+from themekit.io import InputError
+from themekit.plugins import PluginError
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+class ThemekitGroup(click.Group):
+    """Turns themekit's own errors into one clear line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (CodebookError, InputError, PluginError, ValueError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            sys.exit(1)
+
+
+@click.group(cls=ThemekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="themekit")
+def main() -> None:
+    """Code social-media comments with a codebook: rules and a transformer model together.
+
+    \b
+    Quick start:
+      themekit annotate examples/comments.jsonl -o coded.jsonl
+      themekit report coded.jsonl
+    """
+
+
+def codebook_option(func):
+    return click.option(
+        "--codebook", "-c", default="llm-mental-health", show_default=True,
+        help="Codebook name (see `themekit codebook list`) or path to a codebook YAML file.",
+    )(func)
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[callable]:
+    """A rich progress bar on stderr when it is a terminal; a no-op otherwise."""
+    if not err_console.is_terminal:
+        yield lambda: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)
+
+
+def count_lines(path: str) -> int | None:
+    if path == "-":
+        return None
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--output", "-o", required=True, type=click.Path(allow_dash=True, dir_okay=False),
+              help="Coded JSONL to write ('-' for stdout).")
+@codebook_option
+@click.option("--model", "-m", type=click.Path(exists=True, file_okay=False),
+              help="A model directory from `themekit train` (default: rules only).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
+              help="Input format (default: by extension, .csv is CSV, anything else JSONL).")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
+@click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
+              help="Where bad records go (default: OUTPUT with .errors.jsonl).")
+@click.option("--strict", is_flag=True, help="Stop with exit code 1 at the first bad record.")
+@click.option("--redact", is_flag=True,
+              help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] [@USER].")
+@click.option("--batch-size", default=256, show_default=True, help="Documents per nlp.pipe batch.")
+def annotate(input_path, output, codebook, model, fmt, text_field, id_field, errors_path, strict,
+             redact, batch_size):
+    """Code every comment in INPUT (JSONL or CSV, '-' for stdin) with a codebook.
+
+    Each output line is the input object with a `themekit` object added: codes per tier,
+    flags, scores, evidence, provenance and review reasons. Bad records go to the errors
+    file with their line number and reason; the summary's counts always add up.
+
+    \b
+    Examples:
+      themekit annotate comments.jsonl -o coded.jsonl
+      themekit annotate comments.csv -o coded.jsonl --text-field body --redact
+      themekit annotate comments.jsonl -o coded.jsonl --model models/mh
+      cat comments.jsonl | themekit annotate - -o - > coded.jsonl
+    """
+    from themekit.annotate import StrictModeError, annotate_file
+    from themekit.pipeline import build_pipeline
+
+    nlp = build_pipeline(load_codebook(codebook), model)
+    with progress_bar("coding", count_lines(input_path)) as advance:
+        try:
+            summary = annotate_file(
+                nlp, input_path, output, errors_path=errors_path, text_field=text_field,
+                id_field=id_field, fmt=fmt, strict=strict, redact=redact,
+                batch_size=batch_size, on_record=advance,
+            )
+        except StrictModeError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for line in summary.first_errors:
+        err_console.print(f"[yellow]rejected[/] {line}", highlight=False)
+    err_console.print(
+        f"read {summary.read} · written {summary.written} · rejected {summary.rejected}"
+        f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else ""),
+        highlight=False,
+    )
+
+
+@main.group()
+def codebook() -> None:
+    """Check, show and list codebooks."""
+
+
+@codebook.command("check")
+@click.argument("path")
+def codebook_check(path):
+    """Validate a codebook file (or registered name); exit 1 listing every problem.
+
+    \b
+    Example:
+      themekit codebook check codebooks/llm-mental-health.yaml
+    """
+    book = load_codebook(path)
+    n_patterns = sum(1 for _ in book.patterns())
+    out_console.print(
+        f"[green]ok[/] {book.ref}: {len(book.tiers)} tiers, {len(book.codes)} codes, "
+        f"{n_patterns} patterns, {len(book.rules)} rules, {len(book.detectors)} detectors"
+    )
+
+
+@codebook.command("show")
+@click.argument("path", default="llm-mental-health")
+def codebook_show(path):
+    """Draw a codebook's tiers and codes as a tree, with definitions.
+
+    \b
+    Example:
+      themekit codebook show llm-mental-health
+    """
+    out_console.print(codebook_tree(load_codebook(path)))
+
+
+def codebook_tree(book: Codebook) -> Tree:
+    tree = Tree(f"[bold]{book.ref}[/]  {book.description}")
+    for tier in book.tiers:
+        rule = "exactly one" if tier.kind == "exclusive" else "zero or more"
+        default = f", default [italic]{tier.default}[/]" if tier.default else ""
+        branch = tree.add(f"[bold cyan]{tier.id}[/] ({tier.label}: {rule}{default})")
+        nodes = {}
+        for code_id in tier.codes:
+            code = book.codes[code_id]
+            parent = nodes.get(code.parent, branch)
+            extra = f"  [dim]requires {dict(code.requires)}[/]" if code.requires else ""
+            nodes[code.id] = parent.add(
+                f"[bold]{code.id}[/] {code.label}: [dim]{code.definition}[/] "
+                f"[magenta]({len(code.patterns)} patterns)[/]{extra}"
+            )
+    return tree
+
+
+@codebook.command("list")
+def codebook_list():
+    """List codebooks registered by name (built-in and from plugins)."""
+    from themekit.plugins import registered_codebooks
+
+    table = Table("name", "file", "description")
+    for name, entry in sorted(registered_codebooks().items()):
+        table.add_row(name, str(entry.path), entry.description.strip()[:80])
+    out_console.print(table)
+
+
+@main.command()
+def plugins():
+    """List loaded plugins: name, package, version and the hooks they implement.
+
+    Set THEMEKIT_LOAD_PLUGINS=name1,name2 to load only those third-party plugins
+    (an empty value loads none); built-in plugins always load.
+    """
+    from themekit.plugins import describe_plugins
+
+    table = Table("plugin", "package", "version", "hooks")
+    for row in describe_plugins():
+        name = row["name"] + (" [dim](built-in)[/]" if row["builtin"] else "")
+        table.add_row(name, row["package"], row["version"], ", ".join(row["hooks"]))
+    out_console.print(table)

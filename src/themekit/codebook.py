@@ -1,0 +1,425 @@
+"""The codebook: the one data model that rules, model, reports and evaluation all read.
+
+A codebook is a YAML file (see docs/codebook.md). `load_codebook` reads it, validates every
+part and returns an immutable `Codebook`; nothing else in themekit keeps its own list of codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import srsly
+
+TierKind = Literal["exclusive", "multi"]
+COMBINE_POLICIES = ("rules", "model", "either", "model_unless_veto")
+"""How model scores and rule evidence combine for a code (see docs/model.md)."""
+
+
+class CodebookError(ValueError):
+    """A codebook that cannot be used; `problems` lists every issue found, not just the first."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in codebook:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One piece of keyword evidence for a code: a phrase or a spaCy Matcher token pattern."""
+
+    id: str
+    code: str
+    phrase: str | None = None
+    tokens: tuple[dict[str, Any], ...] | None = None
+    weight: float = 1.0
+
+    @property
+    def is_veto(self) -> bool:
+        """A negative weight marks a hard negative that vetoes the code."""
+        return self.weight < 0
+
+
+@dataclass(frozen=True)
+class Code:
+    id: str
+    tier: str
+    label: str
+    definition: str
+    parent: str | None = None
+    requires: Mapping[str, str] = field(default_factory=dict)
+    examples: tuple[str, ...] = ()
+    patterns: tuple[Pattern, ...] = ()
+    combine: str | None = None
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    label: str
+    kind: TierKind
+    description: str = ""
+    default: str | None = None
+    combine: str = "either"
+    codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A tier rule as written in the codebook; its `type` names a registered rule type."""
+
+    type: str
+    id: str
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Codebook:
+    name: str
+    version: str
+    description: str
+    tiers: tuple[Tier, ...]
+    codes: Mapping[str, Code]
+    rules: tuple[RuleSpec, ...]
+    detectors: tuple[str, ...]
+    source: str
+    raw: Mapping[str, Any]
+
+    @property
+    def ref(self) -> str:
+        """`name@version`, written into every coded record."""
+        return f"{self.name}@{self.version}"
+
+    def tier(self, tier_id: str) -> Tier:
+        for tier in self.tiers:
+            if tier.id == tier_id:
+                return tier
+        raise KeyError(f"codebook {self.name!r} has no tier {tier_id!r}")
+
+    def codes_in(self, tier_id: str) -> list[Code]:
+        return [self.codes[c] for c in self.tier(tier_id).codes]
+
+    def children(self, code_id: str) -> list[Code]:
+        return [c for c in self.codes.values() if c.parent == code_id]
+
+    def leaf_codes(self, tier_id: str) -> list[Code]:
+        """Codes a coder assigns directly (parents follow from their children)."""
+        return [c for c in self.codes_in(tier_id) if not self.children(c.id)]
+
+    def patterns(self) -> Iterator[Pattern]:
+        for code in self.codes.values():
+            yield from code.patterns
+
+    def combine_policy(self, code_id: str) -> str:
+        code = self.codes[code_id]
+        return code.combine or self.tier(code.tier).combine
+
+
+def find_codebook_path(name_or_path: str | Path) -> Path:
+    """Resolve a codebook given by path or by a name registered through plugins."""
+    from themekit.plugins import registered_codebooks
+
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
+        if not candidate.is_file():
+            raise CodebookError(str(candidate), ["file not found"])
+        return candidate
+    known = registered_codebooks()
+    if str(name_or_path) in known:
+        return known[str(name_or_path)].path
+    names = ", ".join(sorted(known)) or "none"
+    raise CodebookError(
+        str(name_or_path),
+        [f"no codebook file or registered codebook by that name (registered: {names})"],
+    )
+
+
+def load_codebook(name_or_path: str | Path) -> Codebook:
+    """Load and validate a codebook by registered name or file path."""
+    path = find_codebook_path(name_or_path)
+    try:
+        data = srsly.read_yaml(path)
+    except Exception as exc:  # ruamel raises several unrelated types
+        raise CodebookError(str(path), [f"not valid YAML: {exc}"]) from exc
+    return parse_codebook(data, source=str(path))
+
+
+def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
+    """Build a `Codebook` from parsed YAML, collecting every problem before raising."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise CodebookError(source, ["top level must be a mapping with name, version and tiers"])
+    for key in ("name", "version", "tiers"):
+        if key not in data:
+            problems.append(f"missing required key '{key}'")
+    if problems:
+        raise CodebookError(source, problems)
+
+    tiers: list[Tier] = []
+    codes: dict[str, Code] = {}
+    tier_order: dict[str, int] = {}
+    for t_index, raw_tier in enumerate(_as_list(data["tiers"], "tiers", problems)):
+        tier = _parse_tier(raw_tier, t_index, codes, problems)
+        if tier is None:
+            continue
+        if tier.id in tier_order:
+            problems.append(f"tier '{tier.id}': duplicate tier id; rename one of them")
+            continue
+        tier_order[tier.id] = t_index
+        tiers.append(tier)
+
+    _check_references(codes, tiers, tier_order, problems)
+    detectors = tuple(str(d) for d in _as_list(data.get("detectors", []), "detectors", problems))
+    rules = tuple(_parse_rules(data.get("rules", []), problems))
+    if problems:
+        raise CodebookError(source, problems)
+    codebook = Codebook(
+        name=str(data["name"]),
+        version=str(data["version"]),
+        description=str(data.get("description", "")).strip(),
+        tiers=tuple(tiers),
+        codes=codes,
+        rules=rules,
+        detectors=detectors,
+        source=source,
+        raw=data,
+    )
+    _check_plugin_parts(codebook, problems)
+    if problems:
+        raise CodebookError(source, problems)
+    return codebook
+
+
+def _as_list(value: Any, where: str, problems: list[str]) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"'{where}' must be a list, got {type(value).__name__}")
+        return []
+    return value
+
+
+def _parse_tier(raw: Any, index: int, codes: dict[str, Code], problems: list[str]) -> Tier | None:
+    if not isinstance(raw, dict) or "id" not in raw:
+        problems.append(f"tiers[{index}]: each tier needs an 'id' (and 'type', 'codes')")
+        return None
+    tier_id = str(raw["id"])
+    kind = raw.get("type")
+    if kind not in ("exclusive", "multi"):
+        problems.append(
+            f"tier '{tier_id}': type must be 'exclusive' (exactly one code) or 'multi' "
+            f"(zero or more), got {kind!r}"
+        )
+        kind = "multi"
+    combine = str(raw.get("combine", "either"))
+    if combine not in COMBINE_POLICIES:
+        problems.append(
+            f"tier '{tier_id}': combine must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}"
+        )
+    code_ids: list[str] = []
+    for c_index, raw_code in enumerate(_as_list(raw.get("codes"), f"{tier_id}.codes", problems)):
+        code = _parse_code(raw_code, tier_id, c_index, problems)
+        if code is None:
+            continue
+        if code.id in codes:
+            problems.append(
+                f"code '{code.id}': duplicate id (in tiers '{codes[code.id].tier}' and "
+                f"'{tier_id}'); code ids must be unique across the codebook"
+            )
+            continue
+        codes[code.id] = code
+        code_ids.append(code.id)
+    if not code_ids:
+        problems.append(f"tier '{tier_id}': has no codes; add at least one under 'codes'")
+    default = raw.get("default")
+    if kind == "exclusive":
+        if default is None:
+            problems.append(
+                f"tier '{tier_id}': an exclusive tier needs a 'default' code, assigned when "
+                "nothing fires"
+            )
+        elif default not in code_ids:
+            problems.append(
+                f"tier '{tier_id}': default {default!r} is not a code of this tier "
+                f"(codes: {', '.join(code_ids)})"
+            )
+    elif default is not None:
+        problems.append(f"tier '{tier_id}': a multi tier takes no 'default'; remove it")
+    return Tier(
+        id=tier_id,
+        label=str(raw.get("label", tier_id)),
+        kind=kind,
+        description=str(raw.get("description", "")).strip(),
+        default=default,
+        combine=combine,
+        codes=tuple(code_ids),
+    )
+
+
+def _parse_code(raw: Any, tier_id: str, index: int, problems: list[str]) -> Code | None:
+    if not isinstance(raw, dict) or "id" not in raw:
+        problems.append(f"tier '{tier_id}' codes[{index}]: each code needs an 'id'")
+        return None
+    code_id = str(raw["id"])
+    requires = raw.get("requires") or {}
+    if not isinstance(requires, dict):
+        problems.append(f"code '{code_id}': requires must map a tier id to a code, e.g. "
+                        "{experience: personal_use}")
+        requires = {}
+    combine = raw.get("combine")
+    if combine is not None and combine not in COMBINE_POLICIES:
+        problems.append(
+            f"code '{code_id}': combine must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}"
+        )
+    threshold = raw.get("threshold", 0.5)
+    if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        problems.append(f"code '{code_id}': threshold must be a number in (0, 1], got {threshold!r}")
+        threshold = 0.5
+    patterns = [
+        p
+        for i, raw_pattern in enumerate(_as_list(raw.get("patterns"), f"{code_id}.patterns", problems))
+        if (p := _parse_pattern(raw_pattern, code_id, i, problems)) is not None
+    ]
+    if "definition" not in raw:
+        problems.append(f"code '{code_id}': missing 'definition'; coders and reports need it")
+    return Code(
+        id=code_id,
+        tier=tier_id,
+        label=str(raw.get("label", code_id)),
+        definition=str(raw.get("definition", "")).strip(),
+        parent=raw.get("parent"),
+        requires={str(k): str(v) for k, v in requires.items()},
+        examples=tuple(str(e) for e in raw.get("examples") or ()),
+        patterns=tuple(patterns),
+        combine=combine,
+        threshold=float(threshold),
+    )
+
+
+def _parse_pattern(raw: Any, code_id: str, index: int, problems: list[str]) -> Pattern | None:
+    default_id = f"{code_id}.{index + 1}"
+    if isinstance(raw, str):
+        raw = {"phrase": raw}
+    if not isinstance(raw, dict) or ("phrase" in raw) == ("tokens" in raw):
+        problems.append(
+            f"code '{code_id}' patterns[{index}]: give either a phrase (a string, or "
+            "{phrase: ...}) or {tokens: [...]} with spaCy Matcher token patterns"
+        )
+        return None
+    weight = raw.get("weight", 1.0)
+    if not isinstance(weight, (int, float)) or weight == 0:
+        problems.append(f"code '{code_id}' patterns[{index}]: weight must be a non-zero number")
+        return None
+    pattern_id = str(raw.get("id", default_id))
+    if "phrase" in raw:
+        phrase = raw["phrase"]
+        if not isinstance(phrase, str) or not phrase.strip():
+            problems.append(f"code '{code_id}' pattern '{pattern_id}': phrase must be non-empty text")
+            return None
+        return Pattern(id=pattern_id, code=code_id, phrase=phrase.strip(), weight=float(weight))
+    tokens = raw["tokens"]
+    error = _token_pattern_error(tokens)
+    if error:
+        problems.append(f"code '{code_id}' pattern '{pattern_id}': invalid token pattern: {error}")
+        return None
+    return Pattern(id=pattern_id, code=code_id, tokens=tuple(tokens), weight=float(weight))
+
+
+def _token_pattern_error(tokens: Any) -> str | None:
+    """Let spaCy's own Matcher schema judge a token pattern, so the rules stay spaCy's."""
+    from spacy.matcher import Matcher
+    from spacy.vocab import Vocab
+
+    if not isinstance(tokens, list) or not tokens:
+        return "expected a non-empty list of token dicts"
+    try:
+        Matcher(Vocab(), validate=True).add("check", [tokens])
+    except (ValueError, TypeError, KeyError) as exc:
+        return " ".join(str(exc).split())
+    return None
+
+
+def _check_references(
+    codes: dict[str, Code], tiers: list[Tier], tier_order: dict[str, int], problems: list[str]
+) -> None:
+    for code in codes.values():
+        if code.parent is not None:
+            parent = codes.get(code.parent)
+            if parent is None:
+                problems.append(f"code '{code.id}': unknown parent '{code.parent}'; declare it first")
+            elif parent.tier != code.tier:
+                problems.append(
+                    f"code '{code.id}': parent '{code.parent}' is in tier '{parent.tier}', not "
+                    f"'{code.tier}'; a parent must sit in the same tier"
+                )
+        for req_tier, req_code in code.requires.items():
+            if req_tier not in tier_order:
+                problems.append(f"code '{code.id}': requires unknown tier '{req_tier}'")
+            elif tier_order[req_tier] >= tier_order.get(code.tier, 0):
+                problems.append(
+                    f"code '{code.id}': requires tier '{req_tier}', which does not come before "
+                    f"'{code.tier}'; requires may only point to an earlier tier"
+                )
+            elif codes.get(req_code) is None or codes[req_code].tier != req_tier:
+                problems.append(
+                    f"code '{code.id}': requires {req_tier}: {req_code}, but '{req_code}' is not a "
+                    f"code of tier '{req_tier}'"
+                )
+    for code in codes.values():
+        seen = {code.id}
+        parent = code.parent
+        while parent is not None and parent in codes:
+            if parent in seen:
+                problems.append(f"code '{code.id}': parent chain forms a cycle through '{parent}'")
+                break
+            seen.add(parent)
+            parent = codes[parent].parent
+    for tier in tiers:
+        if tier.kind == "exclusive":
+            nested = [c for c in tier.codes if codes[c].parent is not None]
+            if nested:
+                problems.append(
+                    f"tier '{tier.id}': an exclusive tier cannot have child codes "
+                    f"({', '.join(nested)}); use a multi tier for hierarchies"
+                )
+
+
+def _parse_rules(raw_rules: Any, problems: list[str]) -> Iterator[RuleSpec]:
+    for index, raw in enumerate(_as_list(raw_rules, "rules", problems)):
+        if not isinstance(raw, dict) or "type" not in raw:
+            problems.append(f"rules[{index}]: each rule needs a 'type'")
+            continue
+        rule_id = str(raw.get("id", f"rule{index + 1}"))
+        config = {k: v for k, v in raw.items() if k not in ("type", "id")}
+        yield RuleSpec(type=str(raw["type"]), id=rule_id, config=config)
+
+
+def _check_plugin_parts(codebook: Codebook, problems: list[str]) -> None:
+    """Detectors and rule types come from plugins: check that each is registered and valid."""
+    from themekit.plugins import registered_detectors, registered_tier_rules
+
+    detectors = registered_detectors()
+    for name in codebook.detectors:
+        if name not in detectors:
+            problems.append(
+                f"detector '{name}' is not registered (known: {', '.join(sorted(detectors))}); "
+                "install the plugin that provides it or remove it"
+            )
+    rule_types = registered_tier_rules()
+    for spec in codebook.rules:
+        rule_type = rule_types.get(spec.type)
+        if rule_type is None:
+            problems.append(
+                f"rule '{spec.id}': unknown rule type '{spec.type}' "
+                f"(known: {', '.join(sorted(rule_types))})"
+            )
+            continue
+        try:
+            rule_type.from_config(spec, codebook)
+        except ValueError as exc:
+            problems.append(f"rule '{spec.id}': {exc}")

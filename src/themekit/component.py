@@ -1,0 +1,211 @@
+"""The spaCy component "themekit": codebook evidence, privacy risks and tier resolution.
+
+Registered with `@Language.factory` and the `spacy_factories` entry point, so a fresh
+interpreter can `nlp.add_pipe("themekit", config={"codebook": "llm-mental-health"})`
+without importing themekit first. It writes, in this order of preference for consumers:
+`doc.cats` (a score for every code), `doc.spans["themekit"]` (evidence, labelled by code),
+`doc.spans["themekit_risks"]` (privacy-risk spans, labelled by flag) and `doc._.themekit`
+(a `Coding`: codes per tier, flags, provenance, review reasons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import srsly
+from spacy.language import Language
+from spacy.scorer import Scorer
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.util import registry
+
+from themekit.codebook import Codebook, load_codebook, parse_codebook
+from themekit.plugins import (
+    registered_detectors,
+    registered_evidence_sources,
+    registered_tier_rules,
+)
+from themekit.tiers import CodeEvidence, Resolution, resolve
+
+EVIDENCE_KEY = "themekit"
+RISKS_KEY = "themekit_risks"
+CODEBOOK_FILE = "codebook.yaml"
+
+if not Doc.has_extension("themekit"):
+    Doc.set_extension("themekit", default=None)
+
+
+@dataclass
+class Coding:
+    """The result for one document, as written to `doc._.themekit` and to annotate output."""
+
+    codebook: str
+    codes: dict[str, str | list[str]]
+    flags: list[str]
+    scores: dict[str, float]
+    provenance: dict[str, dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    risks: list[dict[str, Any]]
+    review: list[str]
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "codebook": self.codebook,
+            "codes": self.codes,
+            "flags": self.flags,
+            "scores": self.scores,
+            "provenance": self.provenance,
+            "evidence": self.evidence,
+            "risks": self.risks,
+            "review": self.review,
+            "dropped": self.dropped,
+        }
+
+
+@registry.scorers("themekit.codes_scorer.v1")
+def make_codes_scorer() -> Callable[..., dict[str, Any]]:
+    return score_codes
+
+
+def score_codes(examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
+    """Multilabel scores over every code in doc.cats (spaCy's own `score_cats`)."""
+    examples = list(examples)
+    labels = sorted({label for eg in examples for label in eg.reference.cats})
+    return Scorer.score_cats(
+        examples, "cats", labels=labels, multi_label=True, threshold=0.5, **kwargs
+    )
+
+
+@Language.factory(
+    "themekit",
+    assigns=["doc.cats", "doc.spans", "doc._.themekit"],
+    default_config={
+        "codebook": "llm-mental-health",
+        "thresholds": {},
+        "scorer": {"@scorers": "themekit.codes_scorer.v1"},
+    },
+    default_score_weights={"cats_macro_f": 1.0},
+)
+def make_themekit(
+    nlp: Language,
+    name: str,
+    codebook: str,
+    thresholds: dict[str, float],
+    scorer: Callable[..., dict[str, Any]] | None,
+) -> ThemekitComponent:
+    return ThemekitComponent(nlp, name, load_codebook(codebook), thresholds, scorer)
+
+
+class ThemekitComponent:
+    """Runs evidence sources and detectors from plugins, then resolves the codebook's tiers.
+
+    When an earlier component (a trained text categorizer) has set `doc.cats` with scores
+    for codes, those scores combine with the rule evidence as the codebook's `combine`
+    policies declare; otherwise rules alone decide.
+    """
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str,
+        codebook: Codebook,
+        thresholds: dict[str, float] | None = None,
+        scorer: Callable[..., dict[str, Any]] | None = score_codes,
+    ) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.thresholds = dict(thresholds or {})
+        self.scorer = scorer
+        self._set_codebook(codebook)
+
+    def _set_codebook(self, codebook: Codebook) -> None:
+        self.codebook = codebook
+        self.evidence_finders = [s.build(self.nlp, codebook)
+                                 for s in registered_evidence_sources().values()]
+        detectors = registered_detectors()
+        self.risk_finders = [detectors[name].build(self.nlp) for name in codebook.detectors]
+        rule_types = registered_tier_rules()
+        self.rules = [rule_types[spec.type].from_config(spec, codebook) for spec in codebook.rules]
+        self.weights = {p.id: p.weight for p in codebook.patterns()}
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.codebook.codes)
+
+    def __call__(self, doc: Doc) -> Doc:
+        evidence_spans = [span for find in self.evidence_finders for span in find(doc)]
+        risk_spans = sorted(
+            (span for find in self.risk_finders for span in find(doc)),
+            key=lambda s: (s.start_char, s.end_char),
+        )
+        model_scores = {c: doc.cats[c] for c in self.codebook.codes if c in doc.cats} or None
+        resolution = resolve(
+            self.codebook, self._evidence_by_code(evidence_spans), model_scores,
+            self.thresholds, self.rules,
+        )
+        doc.spans[EVIDENCE_KEY] = evidence_spans
+        doc.spans[RISKS_KEY] = risk_spans
+        doc.cats = {code: round(resolution.scores.get(code, 0.0), 4) for code in self.codebook.codes}
+        doc._.themekit = self._coding(resolution, evidence_spans, risk_spans)
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        for doc in stream:
+            yield self(doc)
+
+    def _evidence_by_code(self, spans: list[Span]) -> dict[str, CodeEvidence]:
+        patterns: dict[str, set[str]] = {}
+        for span in spans:
+            patterns.setdefault(span.label_, set()).add(span.id_)
+        evidence = {}
+        for code, ids in patterns.items():
+            weights = [self.weights.get(p, 1.0) for p in ids]
+            evidence[code] = CodeEvidence(
+                weight=sum(weights), patterns=tuple(sorted(ids)), vetoed=any(w < 0 for w in weights)
+            )
+        return evidence
+
+    def _coding(self, resolution: Resolution, evidence: list[Span], risks: list[Span]) -> Coding:
+        provenance = {
+            code: assignment.to_json()
+            for tier_codes in resolution.assigned.values()
+            for code, assignment in tier_codes.items()
+        }
+        return Coding(
+            codebook=self.codebook.ref,
+            codes=resolution.codes_json(),
+            flags=sorted({span.label_ for span in risks}),
+            scores={c: round(s, 4) for c, s in resolution.scores.items() if s > 0},
+            provenance=provenance,
+            evidence=[_span_json(s, "code", "pattern") for s in evidence],
+            risks=[_span_json(s, "flag") for s in risks],
+            review=resolution.review,
+            dropped=resolution.dropped,
+        )
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
+        return self.scorer(examples, **kwargs) if self.scorer else {}
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Save the codebook itself, so the pipeline loads the same codes anywhere."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_yaml(path / CODEBOOK_FILE, dict(self.codebook.raw))
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> ThemekitComponent:
+        saved = Path(path) / CODEBOOK_FILE
+        if saved.exists():
+            self._set_codebook(parse_codebook(srsly.read_yaml(saved), source=str(saved)))
+        return self
+
+
+def _span_json(span: Span, label_key: str, id_key: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {label_key: span.label_}
+    if id_key:
+        out[id_key] = span.id_
+    out.update(text=span.text, start=span.start_char, end=span.end_char)
+    return out

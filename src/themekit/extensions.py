@@ -1,0 +1,67 @@
+"""The things plugins register, and the interfaces they implement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+if TYPE_CHECKING:
+    from themekit.codebook import Codebook, RuleSpec
+    from themekit.tiers import Resolution
+
+SpanFinder = Callable[[Doc], Iterable[Span]]
+
+
+@dataclass(frozen=True)
+class RegisteredCodebook:
+    name: str
+    path: Path
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A privacy-risk detector; its `name` is the flag id it writes (e.g. `pii.email`).
+
+    `build(nlp)` is called once per pipeline and returns a function from a Doc to the risk
+    spans it finds. `redact_as` is the placeholder `--redact` writes over those spans (None:
+    the flag is reported but the text is kept).
+    """
+
+    name: str
+    build: Callable[[Language], SpanFinder]
+    description: str = ""
+    redact_as: str | None = None
+
+
+@dataclass(frozen=True)
+class EvidenceSource:
+    """Finds evidence for codes: spans labelled with a code id, `span.id_` naming the pattern."""
+
+    name: str
+    build: Callable[[Language, Codebook], SpanFinder]
+    description: str = ""
+
+
+class TierRule(Protocol):
+    stage: Literal["assign", "review"]
+    """"assign" rules run before `requires` and roll-up and may change codes; "review" rules
+    run last and only add review reasons."""
+
+    def apply(self, resolution: Resolution) -> None:
+        """Change codes or add review reasons after the tiers are resolved."""
+
+
+class TierRuleType(Protocol):
+    """A rule type: `type` is the name codebooks use, `from_config` validates one rule."""
+
+    type: str
+    description: str
+
+    def from_config(self, spec: RuleSpec, codebook: Codebook) -> TierRule:
+        """Raise ValueError with a precise message when the rule is malformed."""

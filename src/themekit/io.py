@@ -1,0 +1,210 @@
+"""Readers and writers: JSONL/CSV records with line numbers, error records, atomic output.
+
+Every input record comes out of `read_records` as either a `Record` or a `BadRecord`, so a
+caller can account for each one. Writers write to a temporary file beside the target and
+rename it only when the run completes: an interrupted run never leaves a truncated file
+that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+Format = Literal["jsonl", "csv"]
+STDIO = "-"
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int
+    data: dict[str, Any]
+    text: str
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    source: str
+    line: int
+    field: str | None
+    reason: str
+    raw: str
+    record_id: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.source, "line": self.line, "id": self.record_id,
+                "field": self.field, "reason": self.reason, "raw": self.raw}
+
+    def describe(self) -> str:
+        where = f"{self.source}, line {self.line}"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.reason}"
+
+
+class InputError(ValueError):
+    """Input that cannot be read at all (missing file, unknown format)."""
+
+
+def detect_format(path: str, given: str | None) -> Format:
+    if given:
+        if given not in ("jsonl", "csv"):
+            raise InputError(f"unknown format {given!r}; use jsonl or csv")
+        return given  # type: ignore[return-value]
+    return "csv" if str(path).lower().endswith(".csv") else "jsonl"
+
+
+def read_records(
+    path: str, text_field: str = "text", fmt: str | None = None, id_field: str = "id"
+) -> Iterator[Record | BadRecord]:
+    """Yield every record of a JSONL or CSV file (or stdin for "-"), good or bad, in order."""
+    source = "<stdin>" if path == STDIO else path
+    fmt_ = detect_format(path, fmt)
+    if path != STDIO and not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    stream = sys.stdin.buffer if path == STDIO else open(path, "rb")
+    try:
+        if fmt_ == "csv":
+            yield from _read_csv(stream, source, text_field, id_field)
+        else:
+            yield from _read_jsonl(stream, source, text_field, id_field)
+    finally:
+        if path != STDIO:
+            stream.close()
+
+
+def _read_jsonl(
+    stream: IO[bytes], source: str, text_field: str, id_field: str
+) -> Iterator[Record | BadRecord]:
+    for line_no, raw_bytes in enumerate(stream, start=1):
+        try:
+            raw = raw_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield BadRecord(source, line_no, None, f"not valid UTF-8 ({exc.reason} at byte "
+                            f"{exc.start})", raw_bytes.decode("utf-8", "replace").rstrip("\n"))
+            continue
+        if not raw.strip():
+            yield BadRecord(source, line_no, None, "blank line", raw.rstrip("\n"))
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield BadRecord(source, line_no, None, f"invalid JSON: {exc.msg} at column "
+                            f"{exc.colno}", raw.rstrip("\n"))
+            continue
+        yield _check_record(data, source, line_no, text_field, id_field, raw)
+
+
+def _read_csv(
+    stream: IO[bytes], source: str, text_field: str, id_field: str
+) -> Iterator[Record | BadRecord]:
+    text_stream = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+    reader = csv.DictReader(text_stream)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            yield BadRecord(source, reader.line_num + 1, None,
+                            f"not valid UTF-8 ({exc.reason}); reading stopped here", "")
+            return
+        except csv.Error as exc:
+            yield BadRecord(source, reader.line_num, None, f"malformed CSV: {exc}", "")
+            continue
+        line_no = reader.line_num
+        if None in row:
+            yield BadRecord(source, line_no, None, "more cells than header columns",
+                            json.dumps(row.pop(None)))
+            continue
+        yield _check_record(dict(row), source, line_no, text_field, id_field, json.dumps(row))
+
+
+def _check_record(
+    data: Any, source: str, line_no: int, text_field: str, id_field: str, raw: str
+) -> Record | BadRecord:
+    if not isinstance(data, dict):
+        return BadRecord(source, line_no, None,
+                         f"expected a JSON object, got {type(data).__name__}", raw.rstrip("\n"))
+    record_id = data.get(id_field)
+    if text_field not in data:
+        return BadRecord(source, line_no, text_field, "missing text field (set --text-field "
+                         "to the field that holds the comment)", raw.rstrip("\n"), record_id)
+    text = data[text_field]
+    if not isinstance(text, str):
+        return BadRecord(source, line_no, text_field,
+                         f"text must be a string, got {type(text).__name__}", raw.rstrip("\n"),
+                         record_id)
+    return Record(line_no, data, text)
+
+
+class AtomicWriter:
+    """Write lines to `path` via a temporary file, renamed over `path` on `commit()`.
+
+    For "-" it writes straight to stdout. Without `commit()` (an error, Ctrl-C) the
+    temporary file is removed and `path` is left as it was.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._tmp: str | None = None
+        if path == STDIO:
+            self.stream: IO[str] = sys.stdout
+        else:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=".partial")
+            self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+    def write_json(self, obj: dict[str, Any]) -> None:
+        self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+    def commit(self) -> None:
+        if self._tmp is None:
+            self.stream.flush()
+            return
+        self.stream.close()
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+
+    def discard(self) -> None:
+        if self._tmp is not None:
+            self.stream.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+            self._tmp = None
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Read a JSONL file the project wrote or a user supplies, failing on the first bad line
+    with its file and line number (for gold files, coded files and sheets)."""
+    with open(path, encoding="utf-8") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}, line {line_no}: invalid JSON: {exc.msg}") from exc
+            if not isinstance(data, dict):
+                raise InputError(f"{path}, line {line_no}: expected a JSON object")
+            yield line_no, data

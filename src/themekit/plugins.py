@@ -1,0 +1,132 @@
+"""The plugin manager: built-in plugins plus the `themekit` entry-point group.
+
+Built-ins register through the same hooks as third-party plugins. Set
+THEMEKIT_LOAD_PLUGINS to a comma-separated list of entry-point names to load only those
+third-party plugins (an empty value loads none); built-ins always load.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+import pluggy
+
+from themekit import hookspecs
+from themekit.extensions import Detector, EvidenceSource, RegisteredCodebook, TierRuleType
+
+ENTRY_POINT_GROUP = "themekit"
+LOAD_PLUGINS_ENV = "THEMEKIT_LOAD_PLUGINS"
+DEFAULT_PLUGINS = (
+    "themekit_builtins.codebooks",
+    "themekit_builtins.patterns",
+    "themekit_builtins.privacy",
+    "themekit_builtins.tier_rules",
+)
+
+T = TypeVar("T")
+_DISTRIBUTIONS: dict[str, tuple[str, str]] = {}
+
+
+class PluginError(RuntimeError):
+    """A plugin failed to load or raised inside a hook; the message names the plugin."""
+
+
+def _allowed_plugins() -> set[str] | None:
+    value = os.environ.get(LOAD_PLUGINS_ENV)
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+@cache
+def get_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("themekit")
+    pm.add_hookspecs(hookspecs)
+    for module_name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+    allowed = _allowed_plugins()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if (allowed is not None and ep.name not in allowed) or pm.get_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to load: {exc}") from exc
+        pm.register(plugin, name=ep.name)
+        if ep.dist is not None:
+            _DISTRIBUTIONS[ep.name] = (ep.dist.name, ep.dist.version)
+    pm.check_pending()
+    return pm
+
+
+def reset_plugin_caches() -> None:
+    """Forget what plugins registered (tests call this after adding a throwaway plugin)."""
+    for fn in (registered_codebooks, registered_detectors, registered_tier_rules,
+               registered_evidence_sources):
+        fn.cache_clear()
+
+
+def _collect(hook_name: str, key: Callable[[T], str]) -> dict[str, T]:
+    """Call one registration hook plugin by plugin, so an error names the plugin at fault."""
+    pm = get_plugin_manager()
+    found: dict[str, T] = {}
+    owner: dict[str, str] = {}
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        added: list[T] = []
+        try:
+            impl.function(added.append)
+        except Exception as exc:
+            raise PluginError(f"plugin '{impl.plugin_name}' raised in {hook_name}: {exc}") from exc
+        for item in added:
+            name = key(item)
+            if name in found:
+                raise PluginError(
+                    f"plugin '{impl.plugin_name}' registers '{name}' in {hook_name}, which plugin "
+                    f"'{owner[name]}' already registered"
+                )
+            found[name] = item
+            owner[name] = impl.plugin_name
+    return found
+
+
+@cache
+def registered_codebooks() -> dict[str, RegisteredCodebook]:
+    return _collect("register_codebooks", lambda c: c.name)
+
+
+@cache
+def registered_detectors() -> dict[str, Detector]:
+    return _collect("register_detectors", lambda d: d.name)
+
+
+@cache
+def registered_tier_rules() -> dict[str, TierRuleType]:
+    return _collect("register_tier_rules", lambda r: r.type)
+
+
+@cache
+def registered_evidence_sources() -> dict[str, EvidenceSource]:
+    return _collect("register_evidence_sources", lambda s: s.name)
+
+
+def describe_plugins() -> list[dict[str, Any]]:
+    """Name, package, version and hooks of every loaded plugin, for `themekit plugins`."""
+    from themekit import __version__
+
+    pm = get_plugin_manager()
+    rows = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        package, version = _DISTRIBUTIONS.get(name, ("themekit", __version__))
+        rows.append({
+            "name": name,
+            "builtin": name in DEFAULT_PLUGINS,
+            "package": package,
+            "version": version,
+            "hooks": sorted(h.name for h in pm.get_hookcallers(plugin) or []),
+        })
+    return rows
