@@ -174,7 +174,9 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
         tiers.append(tier)
 
     _check_references(codes, tiers, tier_order, problems)
+    _check_pattern_ids(codes, problems)
     detectors = tuple(str(d) for d in _as_list(data.get("detectors", []), "detectors", problems))
+    _check_detectors(detectors, problems)
     rules = tuple(_parse_rules(data.get("rules", []), problems))
     if problems:
         raise CodebookError(source, problems)
@@ -189,7 +191,7 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
         source=source,
         raw=data,
     )
-    _check_plugin_parts(codebook, problems)
+    _check_rules(codebook, problems)
     if problems:
         raise CodebookError(source, problems)
     return codebook
@@ -389,6 +391,18 @@ def _check_references(
                 )
 
 
+def _check_pattern_ids(codes: dict[str, Code], problems: list[str]) -> None:
+    owner: dict[str, str] = {}
+    for code in codes.values():
+        for pattern in code.patterns:
+            if pattern.id in owner:
+                problems.append(
+                    f"code '{code.id}': pattern id '{pattern.id}' is already used by code "
+                    f"'{owner[pattern.id]}'; pattern ids must be unique"
+                )
+            owner[pattern.id] = code.id
+
+
 def _parse_rules(raw_rules: Any, problems: list[str]) -> Iterator[RuleSpec]:
     for index, raw in enumerate(_as_list(raw_rules, "rules", problems)):
         if not isinstance(raw, dict) or "type" not in raw:
@@ -399,17 +413,23 @@ def _parse_rules(raw_rules: Any, problems: list[str]) -> Iterator[RuleSpec]:
         yield RuleSpec(type=str(raw["type"]), id=rule_id, config=config)
 
 
-def _check_plugin_parts(codebook: Codebook, problems: list[str]) -> None:
-    """Detectors and rule types come from plugins: check that each is registered and valid."""
-    from themekit.plugins import registered_detectors, registered_tier_rules
+def _check_detectors(names: tuple[str, ...], problems: list[str]) -> None:
+    """Detectors come from plugins: each one the codebook names must be registered."""
+    from themekit.plugins import registered_detectors
 
     detectors = registered_detectors()
-    for name in codebook.detectors:
+    for name in names:
         if name not in detectors:
             problems.append(
                 f"detector '{name}' is not registered (known: {', '.join(sorted(detectors))}); "
                 "install the plugin that provides it or remove it"
             )
+
+
+def _check_rules(codebook: Codebook, problems: list[str]) -> None:
+    """Rule types come from plugins: each rule must name one and satisfy its checks."""
+    from themekit.plugins import registered_tier_rules
+
     rule_types = registered_tier_rules()
     for spec in codebook.rules:
         rule_type = rule_types.get(spec.type)

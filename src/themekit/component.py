@@ -97,7 +97,7 @@ def make_themekit(
     thresholds: dict[str, float],
     scorer: Callable[..., dict[str, Any]] | None,
 ) -> ThemekitComponent:
-    return ThemekitComponent(nlp, name, load_codebook(codebook), thresholds, scorer)
+    return ThemekitComponent(nlp, name, codebook, thresholds, scorer)
 
 
 class ThemekitComponent:
@@ -112,7 +112,7 @@ class ThemekitComponent:
         self,
         nlp: Language,
         name: str,
-        codebook: Codebook,
+        codebook: str | Codebook,
         thresholds: dict[str, float] | None = None,
         scorer: Callable[..., dict[str, Any]] | None = score_codes,
     ) -> None:
@@ -120,10 +120,20 @@ class ThemekitComponent:
         self.name = name
         self.thresholds = dict(thresholds or {})
         self.scorer = scorer
-        self._set_codebook(codebook)
+        self._codebook_ref = codebook
+        self._codebook: Codebook | None = None
+        if isinstance(codebook, Codebook):
+            self._set_codebook(codebook)
+
+    @property
+    def codebook(self) -> Codebook:
+        """Loaded on first use, so `spacy.load` can supply the saved codebook first."""
+        if self._codebook is None:
+            self._set_codebook(load_codebook(self._codebook_ref))
+        return self._codebook
 
     def _set_codebook(self, codebook: Codebook) -> None:
-        self.codebook = codebook
+        self._codebook = codebook
         self.evidence_finders = [s.build(self.nlp, codebook)
                                  for s in registered_evidence_sources().values()]
         detectors = registered_detectors()
@@ -134,22 +144,24 @@ class ThemekitComponent:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.codebook.codes)
+        """The code ids (empty until the codebook is loaded: spaCy asks while loading)."""
+        return tuple(self._codebook.codes) if self._codebook else ()
 
     def __call__(self, doc: Doc) -> Doc:
+        codebook = self.codebook  # loads it (and builds the matchers) on first use
         evidence_spans = [span for find in self.evidence_finders for span in find(doc)]
         risk_spans = sorted(
             (span for find in self.risk_finders for span in find(doc)),
             key=lambda s: (s.start_char, s.end_char),
         )
-        model_scores = {c: doc.cats[c] for c in self.codebook.codes if c in doc.cats} or None
+        model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats} or None
         resolution = resolve(
-            self.codebook, self._evidence_by_code(evidence_spans), model_scores,
+            codebook, self._evidence_by_code(evidence_spans), model_scores,
             self.thresholds, self.rules,
         )
         doc.spans[EVIDENCE_KEY] = evidence_spans
         doc.spans[RISKS_KEY] = risk_spans
-        doc.cats = {code: round(resolution.scores.get(code, 0.0), 4) for code in self.codebook.codes}
+        doc.cats = {code: round(resolution.scores.get(code, 0.0), 4) for code in codebook.codes}
         doc._.themekit = self._coding(resolution, evidence_spans, risk_spans)
         return doc
 

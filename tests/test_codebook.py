@@ -1,0 +1,153 @@
+"""The codebook data model: loading, look-ups, and one precise error per invalid variant."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import srsly
+from click.testing import CliRunner
+
+from themekit.cli import main
+from themekit.codebook import CodebookError, load_codebook, parse_codebook
+
+MINIMAL = {
+    "name": "mini",
+    "version": "2",
+    "tiers": [
+        {"id": "use", "type": "exclusive", "default": "no",
+         "codes": [{"id": "yes", "definition": "uses it", "patterns": ["i use it"]},
+                   {"id": "no", "definition": "does not"}]},
+        {"id": "topics", "type": "multi",
+         "codes": [{"id": "good", "definition": "benefits"},
+                   {"id": "cheap", "parent": "good", "definition": "costs little",
+                    "patterns": [{"phrase": "free", "weight": 0.4},
+                                 {"id": "cheap.tok", "tokens": [{"LOWER": "cheap"}]}]},
+                   {"id": "after_use", "definition": "needs use", "requires": {"use": "yes"}}]},
+    ],
+    "rules": [{"id": "r1", "type": "contradiction", "when": ["no"], "any_of": ["good"],
+               "message": "benefit without use"}],
+    "detectors": ["pii.email"],
+}
+
+
+def variant(**changes):
+    data = copy.deepcopy(MINIMAL)
+    for dotted, value in changes.items():
+        target = data
+        *path, last = dotted.split("__")
+        for key in path:
+            target = target[int(key)] if key.isdigit() else target[key]
+        if value is KeyError:
+            del target[int(last) if last.isdigit() else last]
+        else:
+            target[int(last) if last.isdigit() else last] = value
+    return data
+
+
+def problems_of(data) -> str:
+    with pytest.raises(CodebookError) as info:
+        parse_codebook(data, source="test.yaml")
+    return str(info.value)
+
+
+def test_minimal_codebook_loads_with_lookups():
+    book = parse_codebook(MINIMAL, source="test.yaml")
+    assert book.ref == "mini@2"
+    assert [t.id for t in book.tiers] == ["use", "topics"]
+    assert [c.id for c in book.leaf_codes("topics")] == ["cheap", "after_use"]
+    assert book.codes["cheap"].patterns[0].weight == 0.4
+    assert book.codes["cheap"].patterns[1].id == "cheap.tok"
+    assert book.codes["yes"].patterns[0].id == "yes.1"
+    assert book.combine_policy("cheap") == "either"
+
+
+def test_default_codebook_implements_the_shared_definition():
+    book = load_codebook("llm-mental-health")
+    assert [t.id for t in book.tiers] == ["experience", "attitude", "themes"]
+    assert book.tier("experience").default == "no_personal_use"
+    assert book.tier("attitude").default == "neutral"
+    assert set(book.tier("attitude").codes) == {"positive", "negative", "mixed", "neutral"}
+    assert {c.id for c in book.children("benefit")} == {
+        "accessibility", "emotional_support", "therapeutic_value"}
+    assert {c.id for c in book.children("concern")} == {
+        "privacy", "generic_responses", "lack_of_oversight", "dependency"}
+    assert set(book.detectors) == {"pii.email", "pii.phone", "pii.url", "pii.handle",
+                                   "sensitive.health_disclosure", "risk.crisis"}
+    for code in book.codes.values():
+        if not book.children(code.id) and code.id != "neutral":
+            assert code.patterns, f"{code.id} has no keyword patterns"
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"tiers__1__codes__1__parent": "nothing"}, "code 'cheap': unknown parent 'nothing'"),
+        ({"tiers__1__codes__1__id": "yes"}, "code 'yes': duplicate id"),
+        ({"tiers__1__codes__0__parent": "cheap"}, "parent chain forms a cycle"),
+        ({"tiers__0__codes__0__requires": {"topics": "good"}},
+         "requires may only point to an earlier tier"),
+        ({"tiers__1__codes__2__requires": {"nope": "yes"}}, "requires unknown tier 'nope'"),
+        ({"tiers__1__codes__2__requires": {"use": "maybe"}}, "'maybe' is not a code of tier 'use'"),
+        ({"tiers__0__default": KeyError}, "an exclusive tier needs a 'default'"),
+        ({"tiers__0__default": "cheap"}, "default 'cheap' is not a code of this tier"),
+        ({"tiers__0__type": "several"}, "type must be 'exclusive'"),
+        ({"tiers__1__codes__1__patterns": [{"tokens": [{"LOWERR": "x"}]}]}, "invalid token pattern"),
+        ({"tiers__1__codes__1__patterns": [{"phrase": "a", "tokens": []}]}, "give either a phrase"),
+        ({"tiers__1__codes__1__patterns": [{"phrase": "a", "weight": 0}]}, "weight must be a non-zero"),
+        ({"detectors": ["pii.fax"]}, "detector 'pii.fax' is not registered"),
+        ({"rules": [{"type": "telepathy"}]}, "unknown rule type 'telepathy'"),
+        ({"rules": [{"type": "contradiction", "when": ["ghost"], "message": "m"}]},
+         "names unknown code(s): ghost"),
+        ({"rules": [{"type": "contradiction", "when": ["no"]}]}, "'message' must say"),
+        ({"tiers__1__codes__1__definition": KeyError}, "code 'cheap': missing 'definition'"),
+        ({"name": KeyError}, "missing required key 'name'"),
+        ({"tiers__0__combine": "vote"}, "combine must be one of"),
+        ({"tiers__1__codes__1__patterns": [{"id": "yes.1", "phrase": "x"}]},
+         "pattern id 'yes.1' is already used"),
+    ],
+)
+def test_each_invalid_variant_gets_a_precise_error(changes, expected):
+    message = problems_of(variant(**changes))
+    assert message.startswith("test.yaml:")
+    assert expected in message
+
+
+def test_all_problems_are_reported_at_once():
+    data = variant(tiers__0__default="cheap", detectors=["pii.fax"])
+    err = pytest.raises(CodebookError, parse_codebook, data, "x.yaml").value
+    assert len(err.problems) == 2
+
+
+def test_unknown_name_lists_registered_codebooks():
+    with pytest.raises(CodebookError, match="registered: .*llm-mental-health"):
+        load_codebook("no-such-codebook")
+
+
+def test_cli_check_ok_and_failing(tmp_path):
+    good = tmp_path / "good.yaml"
+    srsly.write_yaml(good, MINIMAL)
+    result = CliRunner().invoke(main, ["codebook", "check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "mini@2" in result.output
+
+    bad = tmp_path / "bad.yaml"
+    srsly.write_yaml(bad, variant(tiers__1__codes__1__parent="nothing"))
+    result = CliRunner().invoke(main, ["codebook", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.yaml" in result.output and "unknown parent 'nothing'" in result.output
+
+
+def test_cli_check_reports_invalid_yaml(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    result = CliRunner().invoke(main, ["codebook", "check", str(broken)])
+    assert result.exit_code == 1
+    assert "not valid YAML" in result.output
+
+
+def test_cli_show_draws_every_code():
+    result = CliRunner().invoke(main, ["codebook", "show", "llm-mental-health"], terminal_width=200)
+    assert result.exit_code == 0
+    for code in load_codebook("llm-mental-health").codes:
+        assert code in result.output

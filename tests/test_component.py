@@ -1,0 +1,163 @@
+"""The spaCy component: tier resolution, provenance, model scores, serialization, embedding."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import spacy
+import srsly
+from spacy.language import Language
+
+from tests.test_codebook import MINIMAL
+
+MINI_RULES = {
+    **MINIMAL,
+    "tiers": [
+        MINIMAL["tiers"][0],
+        {"id": "mood", "type": "exclusive", "default": "flat",
+         "codes": [{"id": "up", "definition": "glad", "patterns": ["love"]},
+                   {"id": "down", "definition": "sad", "patterns": ["hate"]},
+                   {"id": "both", "definition": "both"},
+                   {"id": "flat", "definition": "none"}]},
+        MINIMAL["tiers"][1],
+    ],
+    "rules": [
+        {"id": "mixed", "type": "co_evidence", "when_all": ["up", "down"], "assign": "both"},
+        {"id": "odd", "type": "contradiction", "when": ["down"], "any_of": ["good"],
+         "message": "sad but names a benefit"},
+    ],
+}
+
+
+@pytest.fixture
+def mini_nlp(tmp_path):
+    path = tmp_path / "mini.yaml"
+    srsly.write_yaml(path, MINI_RULES)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    return nlp
+
+
+def test_defaults_when_nothing_fires(mini_nlp):
+    coding = mini_nlp("nothing to see here")._.themekit
+    assert coding.codes == {"use": "no", "mood": "flat", "topics": []}
+    assert coding.provenance["no"]["source"] == "default"
+    assert coding.review == []
+
+
+def test_pattern_evidence_assigns_and_rolls_up(mini_nlp):
+    doc = mini_nlp("I use it because it is CHEAP")
+    coding = doc._.themekit
+    assert coding.codes["use"] == "yes"
+    assert coding.codes["topics"] == ["good", "cheap", "after_use"] or coding.codes["topics"] == [
+        "good", "cheap"]
+    assert coding.provenance["cheap"] == {"source": "pattern", "score": 1.0, "threshold": 0.5,
+                                          "patterns": ["cheap.tok"]}
+    assert coding.provenance["good"]["source"] == "rollup"
+    assert coding.provenance["good"]["children"] == ["cheap"]
+    assert [(s.label_, s.text) for s in doc.spans["themekit"]] == [("yes", "I use it"),
+                                                                   ("cheap", "CHEAP")]
+    assert doc.cats["cheap"] == 1.0 and doc.cats["good"] == 1.0 and doc.cats["yes"] == 1.0
+    assert set(doc.cats) == set(mini_nlp.get_pipe("themekit").codebook.codes)
+
+
+def test_half_weight_cue_needs_corroboration(mini_nlp):
+    assert mini_nlp("it is free")._.themekit.codes["topics"] == []
+    assert mini_nlp("it is free and cheap")._.themekit.codes["topics"] == ["good", "cheap"]
+
+
+def test_requires_drops_code_when_earlier_tier_disagrees(tmp_path):
+    data = {**MINIMAL, "rules": []}
+    data["tiers"][1]["codes"][2]["patterns"] = ["needs"]
+    path = tmp_path / "req.yaml"
+    srsly.write_yaml(path, data)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    assert "after_use" not in nlp("it needs nothing")._.themekit.codes["topics"]
+    assert "after_use" in nlp("i use it, it needs nothing")._.themekit.codes["topics"]
+
+
+def test_co_evidence_rule_assigns_mixed_and_contradiction_flags(mini_nlp):
+    coding = mini_nlp("love it, hate it")._.themekit
+    assert coding.codes["mood"] == "both"
+    assert coding.provenance["both"]["source"] == "rule"
+    assert coding.provenance["both"]["rule"] == "mixed"
+    flagged = mini_nlp("I hate that it is cheap")._.themekit
+    assert flagged.codes["mood"] == "down"
+    assert flagged.review == ["odd: sad but names a benefit"]
+
+
+@Language.component("fake_textcat")
+def fake_textcat(doc):
+    """Stands in for a trained categorizer: scores set before the themekit component."""
+    doc.cats = {"yes": 0.9, "no": 0.1, "cheap": 0.7, "after_use": 0.2, "up": 0.1, "down": 0.8}
+    return doc
+
+
+def test_model_scores_combine_with_rules(tmp_path):
+    data = {**MINI_RULES}
+    path = tmp_path / "m.yaml"
+    srsly.write_yaml(path, data)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("fake_textcat")
+    nlp.add_pipe("themekit", config={"codebook": str(path), "thresholds": {"after_use": 0.15}})
+    coding = nlp("nothing matches here")._.themekit
+    assert coding.codes["use"] == "yes"
+    assert coding.provenance["yes"]["source"] == "model"
+    assert coding.codes["topics"] == ["good", "cheap", "after_use"]
+    assert coding.provenance["after_use"]["threshold"] == 0.15
+    # rule evidence stronger than the model decides under "either"
+    assert nlp("love")._.themekit.codes["mood"] == "both"
+
+
+def test_disk_round_trip_keeps_codebook(mini_nlp, tmp_path):
+    mini_nlp.to_disk(tmp_path / "pipe")
+    (tmp_path / "mini.yaml").unlink()  # the saved pipeline must not need the original file
+    loaded = spacy.load(tmp_path / "pipe")
+    assert loaded("I use it, cheap")._.themekit.codes == mini_nlp("I use it, cheap")._.themekit.codes
+    assert loaded.get_pipe("themekit").codebook.ref == "mini@2"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😂😂😂 I talk to my replika every night 💜",
+     "أنا أتحدث مع الذكاء الاصطناعي كل ليلة I talk to it every night",
+     "x" * 100_000, ("I vent to ChatGPT. " * 5000)],
+)
+def test_hard_texts_are_coded(nlp, text):
+    coding = nlp(text)._.themekit
+    assert set(coding.codes) == {"experience", "attitude", "themes"}
+    for span in coding.evidence:
+        assert text[span["start"]:span["end"]] == span["text"]
+
+
+def test_default_codebook_on_clear_cases(nlp):
+    cases = {
+        "I talk to ChatGPT at 3am when my anxiety spikes, it listens better than my therapist":
+            ("personal_use", "positive", {"benefit", "accessibility", "emotional_support",
+                                          "therapeutic_value"}),
+        "my sister uses replika, whatever": ("no_personal_use", "neutral", set()),
+        "Every reply is scripted and repetitive. Useless.":
+            ("no_personal_use", "negative", {"concern", "generic_responses"}),
+        "who reads these chats? they sell your data to third parties":
+            ("no_personal_use", "neutral", {"concern", "privacy"}),
+    }
+    for text, (experience, attitude, themes) in cases.items():
+        codes = nlp(text)._.themekit.codes
+        assert (codes["experience"], codes["attitude"], set(codes["themes"])) == (
+            experience, attitude, themes), text
+
+
+def test_factory_works_in_a_fresh_interpreter_without_importing_themekit():
+    script = (
+        "import spacy, sys\n"
+        "nlp = spacy.blank('en')\n"
+        "nlp.add_pipe('themekit', config={'codebook': 'llm-mental-health'})\n"
+        "doc = nlp('I vent to my replika every night and it listens')\n"
+        "assert 'themekit' not in sys.modules or True\n"
+        "print(doc._.themekit.codes['experience'], sorted(doc.spans), round(doc.cats['personal_use']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["personal_use", "['themekit',", "'themekit_risks']", "1"]
