@@ -23,10 +23,11 @@ def build_pattern_finder(nlp: Language, codebook: Codebook):
         else:
             token_matcher.add(pattern.id, [list(pattern.tokens)], greedy="LONGEST")
     strings = nlp.vocab.strings
+    matchers = [m for m in (phrase_matcher, token_matcher) if len(m)]
 
     def find(doc: Doc) -> list[Span]:
         spans = []
-        for match_id, start, end in [*phrase_matcher(doc), *token_matcher(doc)]:
+        for match_id, start, end in [m for matcher in matchers for m in matcher(doc)]:
             pattern_id = strings[match_id]
             spans.append(Span(doc, start, end, label=code_of[pattern_id], span_id=pattern_id))
         return spans

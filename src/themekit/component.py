@@ -137,7 +137,7 @@ class ThemekitComponent:
         self.evidence_finders = [s.build(self.nlp, codebook)
                                  for s in registered_evidence_sources().values()]
         detectors = registered_detectors()
-        self.risk_finders = [detectors[name].build(self.nlp) for name in codebook.detectors]
+        self.risk_finders = [(name, detectors[name].build(self.nlp)) for name in codebook.detectors]
         rule_types = registered_tier_rules()
         self.rules = [rule_types[spec.type].from_config(spec, codebook) for spec in codebook.rules]
         self.weights = {p.id: p.weight for p in codebook.patterns()}
@@ -151,7 +151,9 @@ class ThemekitComponent:
         codebook = self.codebook  # loads it (and builds the matchers) on first use
         evidence_spans = [span for find in self.evidence_finders for span in find(doc)]
         risk_spans = sorted(
-            (span for find in self.risk_finders for span in find(doc)),
+            # the flag is the detector's registered name, whatever label its spans carry
+            (Span(doc, span.start, span.end, label=name)
+             for name, find in self.risk_finders for span in find(doc)),
             key=lambda s: (s.start_char, s.end_char),
         )
         model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats} or None

@@ -1,0 +1,110 @@
+"""Plugin discovery: throwaway plugins, entry points, the allow-list, errors named by plugin."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+import spacy
+import srsly
+from click.testing import CliRunner
+
+from themekit import hookimpl
+from themekit.cli import main
+from themekit.extensions import Detector
+from themekit.plugins import (
+    PluginError,
+    get_plugin_manager,
+    registered_detectors,
+    registered_tier_rules,
+    reset_plugin_caches,
+)
+from tests.test_codebook import MINIMAL
+
+
+class ShoutDetector:
+    """A throwaway plugin: flags words written in capitals."""
+
+    @hookimpl
+    def register_detectors(self, register):
+        def build(nlp):
+            return lambda doc: [doc[t.i:t.i + 1] for t in doc if t.is_upper and len(t) > 2]
+
+        register(Detector("style.shouting", build, "WORDS IN CAPITALS"))
+
+
+class BrokenPlugin:
+    @hookimpl
+    def register_tier_rules(self, register):
+        raise RuntimeError("boom")
+
+
+def test_builtins_register_through_the_public_hooks():
+    names = {name for name, _ in get_plugin_manager().list_name_plugin()}
+    assert {"themekit_builtins.patterns", "themekit_builtins.privacy",
+            "themekit_builtins.tier_rules", "themekit_builtins.codebooks"} <= names
+    assert {"co_evidence", "contradiction"} <= set(registered_tier_rules())
+
+
+def test_throwaway_detector_is_usable_from_a_codebook(register_plugin, tmp_path):
+    register_plugin(ShoutDetector(), "shout")
+    assert "style.shouting" in registered_detectors()
+    path = tmp_path / "shout.yaml"
+    srsly.write_yaml(path, {**MINIMAL, "rules": [], "detectors": ["style.shouting"]})
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    assert nlp("this is REALLY bad")._.themekit.flags == ["style.shouting"]
+
+
+def test_exception_inside_a_plugin_names_the_plugin(register_plugin):
+    register_plugin(BrokenPlugin(), "broken-one")
+    with pytest.raises(PluginError, match="plugin 'broken-one' raised in register_tier_rules: boom"):
+        registered_tier_rules()
+
+
+def test_duplicate_registration_names_both_plugins(register_plugin):
+    register_plugin(ShoutDetector(), "shout-a")
+    register_plugin(ShoutDetector(), "shout-b")
+    with pytest.raises(PluginError, match="'style.shouting'.*already registered"):
+        registered_detectors()
+
+
+def fake_entry_points(monkeypatch, *eps):
+    monkeypatch.setattr("themekit.plugins.entry_points", lambda group: list(eps))
+    get_plugin_manager.cache_clear()
+    reset_plugin_caches()
+
+
+@pytest.fixture
+def fresh_manager():
+    yield
+    get_plugin_manager.cache_clear()
+    reset_plugin_caches()
+
+
+def test_entry_point_plugins_load_and_the_allow_list_limits_them(monkeypatch, fresh_manager):
+    ep = EntryPoint("shouty", "tests.test_plugins:SHOUT_PLUGIN", "themekit")
+    fake_entry_points(monkeypatch, ep)
+    assert "style.shouting" in registered_detectors()
+
+    monkeypatch.setenv("THEMEKIT_LOAD_PLUGINS", "someone-else")
+    fake_entry_points(monkeypatch, ep)
+    assert "style.shouting" not in registered_detectors()
+    assert "pii.email" in registered_detectors()  # built-ins always load
+
+
+def test_entry_point_that_fails_to_import_is_named(monkeypatch, fresh_manager):
+    fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "themekit"))
+    with pytest.raises(PluginError, match="plugin 'ghost' .* failed to load"):
+        get_plugin_manager()
+
+
+def test_cli_lists_plugins_with_hooks(register_plugin):
+    register_plugin(ShoutDetector(), "shout")
+    result = CliRunner().invoke(main, ["plugins"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "shout" in result.output and "register_detectors" in result.output
+    assert "themekit_builtins.privacy" in result.output
+
+
+SHOUT_PLUGIN = ShoutDetector()

@@ -1,0 +1,66 @@
+"""Privacy-risk detectors (with character offsets) and redaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from themekit.redaction import redact_coding, redact_text
+
+
+def flags_of(nlp, text):
+    return [(r["flag"], r["text"]) for r in nlp(text)._.themekit.risks]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write me at jo.doe@example.com", [("pii.email", "jo.doe@example.com")]),
+        ("call 555-123-4567 tonight", [("pii.phone", "555-123-4567")]),
+        ("or (555) 123-4567", [("pii.phone", "(555) 123-4567")]),
+        ("uk: +44 20 7946 0958", [("pii.phone", "+44 20 7946 0958")]),
+        ("see https://example.org/post/1 and www.example.net", [
+            ("pii.url", "https://example.org/post/1"), ("pii.url", "www.example.net")]),
+        ("@jane_doe you need this", [("pii.handle", "@jane_doe")]),
+        ("I have bipolar and my replika helps", [("sensitive.health_disclosure", "I have bipolar")]),
+        ("i'm on sertraline now", [("sensitive.health_disclosure", "i'm on sertraline")]),
+        ("my social anxiety is worse", [("sensitive.health_disclosure", "my social anxiety")]),
+        ("some nights I want to die", [("risk.crisis", "want to die")]),
+        ("I was suicidal last year", [("risk.crisis", "suicidal")]),
+    ],
+)
+def test_detectors_find_spans_with_offsets(nlp, text, expected):
+    doc = nlp(text)
+    assert flags_of(nlp, text) == expected
+    for risk in doc._.themekit.risks:
+        assert text[risk["start"]:risk["end"]] == risk["text"]
+    assert doc._.themekit.flags == sorted({flag for flag, _ in expected})
+    assert [s.label_ for s in doc.spans["themekit_risks"]] == [f for f, _ in expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Character.AI and chatgpt.com are both apps",  # product names, not links
+        "I died laughing at this 😂",
+        "my sister has anxiety",  # not a first-person disclosure
+        "it was 2019 when 3 of us tried it",
+        "rated 4.5 stars",
+    ],
+)
+def test_detectors_leave_hard_negatives_alone(nlp, text):
+    assert flags_of(nlp, text) == []
+
+
+def test_redaction_replaces_only_personal_data(nlp):
+    text = "mail jo@example.com or call 555-123-4567, @sam_x see https://example.org/a. I want to die"
+    coding = nlp(text)._.themekit.to_json()
+    assert redact_text(text, coding["risks"]) == (
+        "mail [EMAIL] or call [PHONE], [@USER] see [URL]. I want to die")
+    redacted = redact_coding(coding)
+    assert {r["text"] for r in redacted["risks"]} == {
+        "[EMAIL]", "[PHONE]", "[@USER]", "[URL]", "want to die"}
+    assert "jo@example.com" not in str(redacted)
+
+
+def test_redaction_of_text_without_risks_is_identity():
+    assert redact_text("nothing here ✨", []) == "nothing here ✨"
