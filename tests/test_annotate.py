@@ -1,0 +1,164 @@
+"""`themekit annotate`: every input line is accounted for, output is atomic, input is hostile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import spacy
+from click.testing import CliRunner
+
+from themekit.annotate import annotate_file
+from themekit.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, ["annotate", *map(str, args)], input=input)
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def test_shipped_example_is_coded_completely(tmp_path):
+    out = tmp_path / "coded.jsonl"
+    result = run(REPO / "examples" / "comments.jsonl", "-o", out)
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(out)
+    n_input = len((REPO / "examples" / "comments.jsonl").read_text().splitlines())
+    assert len(records) == n_input
+    assert f"read {n_input} · written {n_input} · rejected 0" in result.output
+    first = records[0]["themekit"]
+    assert set(first) >= {"codes", "flags", "scores", "evidence", "review", "codebook",
+                          "provenance", "risks"}
+    assert first["codebook"] == "llm-mental-health@1"
+    assert not (tmp_path / "coded.errors.jsonl").read_text()
+
+
+def test_bad_records_go_to_the_errors_file_with_line_and_reason(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(
+        b'{"id": "a", "text": "I vent to it every night"}\n'
+        b'{"id": "b", "text": \n'
+        b'{"id": "c", "body": "wrong field"}\n'
+        b'{"id": "d", "text": 42}\n'
+        b'["not", "an", "object"]\n'
+        b'{"id": "e", "text": "caf\xe9 latin-1"}\n'
+        b'\n'
+        b'{"id": "f", "text": ""}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in read_jsonl(out)] == ["a", "f"]
+    errors = read_jsonl(tmp_path / "out.errors.jsonl")
+    assert [(e["line"], e["field"]) for e in errors] == [
+        (2, None), (3, "text"), (4, "text"), (5, None), (6, None), (7, None)]
+    reasons = [e["reason"] for e in errors]
+    assert reasons[0].startswith("invalid JSON")
+    assert reasons[1].startswith("missing text field")
+    assert reasons[2] == "text must be a string, got int"
+    assert reasons[3] == "expected a JSON object, got list"
+    assert reasons[4].startswith("not valid UTF-8")
+    assert reasons[5] == "blank line"
+    assert [e["id"] for e in errors[:3]] == [None, "c", "d"]
+    assert all(e["file"] == str(src) for e in errors)
+    assert "read 8 · written 2 · rejected 6" in result.output
+    assert f"{src}, line 4, field 'text': text must be a string" in result.output
+
+
+def test_strict_stops_at_first_bad_record_and_leaves_no_output(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n{oops\n{"text": "never reached"}\n')
+    out = tmp_path / "out.jsonl"
+    result = run(src, "-o", out, "--strict")
+    assert result.exit_code == 1
+    assert "line 2" in result.output
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.jsonl.*"))
+
+
+def test_interrupted_run_keeps_the_previous_output(tmp_path, nlp):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"text": f"comment {i}"}) + "\n" for i in range(50)))
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous complete run\n")
+    seen = 0
+
+    def interrupt():
+        nonlocal seen
+        seen += 1
+        if seen == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        annotate_file(nlp, str(src), str(out), on_record=interrupt, batch_size=4)
+    assert out.read_text() == "previous complete run\n"
+    assert not list(tmp_path.glob(".out.jsonl.*"))
+
+
+def test_csv_input_with_custom_fields(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text('post_id,body\n1,"I talk to ChatGPT when I\'m anxious, it listens"\n2,"lol, ok"\n'
+                   '3,"too","many","cells"\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(src, "-o", out, "--text-field", "body", "--id-field", "post_id")
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(out)
+    assert [r["post_id"] for r in records] == ["1", "2"]
+    assert records[0]["themekit"]["codes"]["experience"] == "personal_use"
+    errors = read_jsonl(tmp_path / "out.errors.jsonl")
+    assert errors[0]["line"] == 4 and errors[0]["reason"] == "more cells than header columns"
+
+
+def test_stdin_to_stdout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = '{"id": 1, "text": "my replika gets me"}\n{"id": 2, "text": "who cares"}\n'
+    result = CliRunner().invoke(main, ["annotate", "-", "-o", "-"], input=lines)
+    assert result.exit_code == 0, result.output
+    coded = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [r["id"] for r in coded] == [1, 2]
+
+
+def test_redact_replaces_personal_data_and_keeps_everything_else(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "r", "text": "dm @sam_k or mail sam@example.com, it helped me",
+                               "source": "tiktok"}) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert run(src, "-o", out, "--redact").exit_code == 0
+    record = read_jsonl(out)[0]
+    assert record["text"] == "dm [@USER] or mail [EMAIL], it helped me"
+    assert record["source"] == "tiktok"
+    assert "sam@example.com" not in json.dumps(record)
+    assert record["themekit"]["flags"] == ["pii.email", "pii.handle"]
+
+
+def test_missing_input_and_unknown_codebook_are_clear_errors(tmp_path):
+    result = run(tmp_path / "nope.jsonl", "-o", tmp_path / "o.jsonl")
+    assert result.exit_code == 2 and "does not exist" in result.output
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "x"}\n')
+    result = run(src, "-o", tmp_path / "o.jsonl", "--codebook", "ghost")
+    assert result.exit_code == 1 and "ghost" in result.output and "registered" in result.output
+
+
+def test_help_has_examples():
+    result = CliRunner().invoke(main, ["annotate", "--help"])
+    assert "Examples:" in result.output and "--redact" in result.output
+
+
+def test_real_corpus_every_line_accounted_for(shared_data, tmp_path):
+    src = shared_data / "comments-10k.jsonl"
+    n_lines = sum(1 for _ in src.open("rb"))
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit")
+    out = tmp_path / "coded.jsonl"
+    summary = annotate_file(nlp, str(src), str(out))
+    assert summary.read == n_lines
+    assert summary.written + summary.rejected == n_lines
+    assert sum(1 for _ in out.open()) == summary.written
+    personal = sum(r["themekit"]["codes"]["experience"] == "personal_use" for r in read_jsonl(out))
+    assert 0 < personal < summary.written
