@@ -124,6 +124,67 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
     )
 
 
+@main.command("report")
+@click.argument("coded_path", metavar="CODED", type=click.Path(exists=True, dir_okay=False))
+@click.option("--codebook", "-c", default=None,
+              help="Codebook name or YAML path (default: the one named in the records).")
+@click.option("--by", help="Exclusive tier whose codes split the comments into groups "
+              "(default: the first exclusive tier).")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(allow_dash=True, dir_okay=False),
+              help="Write the report to this file instead of the terminal.")
+@click.option("--redact", is_flag=True,
+              help="Replace e-mails, phones, links and @handles in the exemplar quotes.")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
+@click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
+def report_command(coded_path, codebook, by, fmt, output, redact, text_field, id_field):
+    """Summarise a coded file: shares with 95% Wilson intervals for every code, shares
+    within each group of the --by tier, theme co-occurrence, flags, review reasons and
+    exemplar quotes. Reads the file in one streaming pass.
+
+    \b
+    Examples:
+      themekit report coded.jsonl
+      themekit report coded.jsonl --by experience --redact
+      themekit report coded.jsonl --format markdown -o report.md
+      themekit report coded.jsonl --format json -o report.json
+    """
+    from themekit.report import build_report, write_report
+
+    result = build_report(coded_path, codebook=codebook, by=by, redact=redact,
+                          text_field=text_field, id_field=id_field)
+    write_report(result, fmt, output, out_console)
+
+
+@main.command("evaluate")
+@click.argument("coded_path", metavar="CODED", type=click.Path(exists=True, dir_okay=False))
+@click.argument("gold_path", metavar="GOLD", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write every metric, with tp/fp/fn/tn per code, to this JSON file.")
+@click.option("--id-field", default="id", show_default=True,
+              help="Field holding the id in both files.")
+@click.option("--codebook", "-c", default=None,
+              help="Codebook name or YAML path (default: the one named in the records).")
+def evaluate_command(coded_path, gold_path, json_path, id_field, codebook):
+    """Score a coded file against hand-coded GOLD labels, matched by id: precision, recall,
+    F1 and support per code; accuracy, macro-F1 and Cohen's kappa per tier (and for flags
+    when the gold has them). Only ids present in both files are scored.
+
+    \b
+    Examples:
+      themekit evaluate coded.jsonl gold.jsonl
+      themekit evaluate coded.jsonl gold.jsonl --json eval.json
+    """
+    from themekit.evaluate import evaluate_files, render_rich, write_json
+
+    result = evaluate_files(coded_path, gold_path, id_field=id_field, codebook=codebook)
+    out_console.print(render_rich(result))
+    if json_path:
+        write_json(result, json_path)
+        err_console.print(f"metrics → {json_path}", highlight=False)
+
+
 @main.group()
 def codebook() -> None:
     """Check, show and list codebooks."""

@@ -1,0 +1,142 @@
+"""Reading coded JSONL (what `themekit annotate` writes) and gold labels as codebook labels.
+
+`report` and `evaluate` both read coded files; this module is the one place that checks a
+record's codebook reference and turns its codes into `Labels`, so both agree on what a
+record says and both reject the same bad input with the same file/line/field message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from themekit.codebook import Codebook, load_codebook
+from themekit.io import InputError, read_jsonl
+
+CODED_KEY = "themekit"
+
+
+@dataclass(frozen=True)
+class Labels:
+    """One comment's codes: a code per exclusive tier, a set per multi tier (parents
+    included), and the privacy flags when known (None: not coded, e.g. gold without flags)."""
+
+    codes: Mapping[str, str | frozenset[str]]
+    flags: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class CodedRecord:
+    line: int
+    data: dict[str, Any]
+    coding: dict[str, Any]
+    labels: Labels
+
+
+def parse_labels(
+    codebook: Codebook,
+    codes: Any,
+    flags: Any,
+    where: str,
+    field_prefix: str = "",
+    flags_field: str = "flags",
+) -> Labels:
+    """Validate codes per tier against the codebook; a child code implies its parent.
+
+    `where` is "FILE, line N"; `field_prefix` names the object the tier fields sit in, so
+    an error reads e.g. "gold.jsonl, line 4, field 'themes': unknown code 'x'".
+    """
+    if not isinstance(codes, Mapping):
+        raise InputError(f"{where}, field '{field_prefix.rstrip('.') or 'codes'}': expected an "
+                         f"object of codes per tier, got {type(codes).__name__}")
+    out: dict[str, str | frozenset[str]] = {}
+    for tier in codebook.tiers:
+        field = f"{field_prefix}{tier.id}"
+        if tier.id not in codes:
+            raise InputError(f"{where}, field '{field}': missing (tier '{tier.id}' of "
+                             f"{codebook.ref})")
+        value = codes[tier.id]
+        if tier.kind == "exclusive":
+            if not isinstance(value, str):
+                raise InputError(f"{where}, field '{field}': expected one code (a string), got "
+                                 f"{type(value).__name__}")
+            _check_known(value, tier.codes, where, field)
+            out[tier.id] = value
+        else:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InputError(f"{where}, field '{field}': expected a list of codes")
+            for code in value:
+                _check_known(code, tier.codes, where, field)
+            out[tier.id] = frozenset(with_ancestors(codebook, value))
+    if flags is None:
+        return Labels(out)
+    return Labels(out, _parse_flags(codebook, flags, where, flags_field))
+
+
+def with_ancestors(codebook: Codebook, codes: Iterable[str]) -> set[str]:
+    """The codes plus every parent they imply (tier rule 1 of every codebook)."""
+    out: set[str] = set()
+    for code in codes:
+        while code is not None and code not in out:
+            out.add(code)
+            code = codebook.codes[code].parent
+    return out
+
+
+def _check_known(code: str, allowed: Iterable[str], where: str, field: str) -> None:
+    allowed = tuple(allowed)
+    if code not in allowed:
+        raise InputError(f"{where}, field '{field}': unknown code {code!r} "
+                         f"(codes: {', '.join(allowed)})")
+
+
+def _parse_flags(codebook: Codebook, flags: Any, where: str, field: str) -> frozenset[str]:
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise InputError(f"{where}, field '{field}': expected a list of flag ids")
+    for flag in flags:
+        if flag not in codebook.detectors:
+            raise InputError(f"{where}, field '{field}': unknown flag {flag!r} "
+                             f"(flags: {', '.join(codebook.detectors)})")
+    return frozenset(flags)
+
+
+def coded_codebook(path: str | Path, override: str | Path | None = None) -> Codebook:
+    """The codebook a coded file was made with: `override` if given, else the first
+    record's `themekit.codebook` reference (name@version), loaded by name."""
+    if override is not None:
+        return load_codebook(override)
+    for line_no, data in read_jsonl(path):
+        ref = _coding(data, f"{path}, line {line_no}").get("codebook")
+        if not isinstance(ref, str) or not ref:
+            raise InputError(f"{path}, line {line_no}, field '{CODED_KEY}.codebook': missing; "
+                             "pass --codebook")
+        codebook = load_codebook(ref.rsplit("@", 1)[0])
+        if codebook.ref != ref:
+            raise InputError(f"{path}, line {line_no}: coded with {ref} but the registered "
+                             f"codebook is {codebook.ref}; pass --codebook with the matching file")
+        return codebook
+    raise InputError(f"{path}: no coded records")
+
+
+def read_coded(path: str | Path, codebook: Codebook) -> Iterator[CodedRecord]:
+    """Stream coded records, failing on the first bad line with file, line and field."""
+    for line_no, data in read_jsonl(path):
+        where = f"{path}, line {line_no}"
+        coding = _coding(data, where)
+        ref = coding.get("codebook")
+        if ref != codebook.ref:
+            raise InputError(f"{where}, field '{CODED_KEY}.codebook': {ref!r} does not match "
+                             f"the codebook in use ({codebook.ref})")
+        labels = parse_labels(codebook, coding.get("codes"), coding.get("flags", []), where,
+                              f"{CODED_KEY}.codes.", f"{CODED_KEY}.flags")
+        yield CodedRecord(line_no, data, coding, labels)
+
+
+def _coding(data: dict[str, Any], where: str) -> dict[str, Any]:
+    coding = data.get(CODED_KEY)
+    if not isinstance(coding, dict):
+        raise InputError(f"{where}, field '{CODED_KEY}': missing; is this the output of "
+                         "`themekit annotate`?")
+    return coding

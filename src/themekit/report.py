@@ -1,0 +1,371 @@
+"""`themekit report`: summarise a coded file in one streaming pass, then render it.
+
+`build_report` reads the coded JSONL once, keeping only counters and a bounded set of
+exemplar candidates, so memory stays flat however large the corpus. `report_tables` turns
+the result into plain tables that the terminal, Markdown and HTML renderers all share, so
+every format shows the same figures.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from themekit.codebook import Codebook, Tier
+from themekit.coded import CodedRecord, coded_codebook, read_coded
+from themekit.io import STDIO, AtomicWriter, InputError
+from themekit.redaction import redact_text
+from themekit.stats import Share, share
+
+EXEMPLARS_PER_CODE = 3
+EXCERPT_CHARS = 160
+SHORT_TEXT = 40
+"""Texts shorter than this rank after longer ones: a bare "ok" says little about a code."""
+FORMATS = ("table", "markdown", "json")
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    id: str
+    line: int
+    score: float
+    text: str
+
+
+@dataclass
+class Report:
+    """Counts from one coded file; shares and intervals are computed on demand."""
+
+    source: str
+    codebook: Codebook
+    by: str | None
+    n: int = 0
+    codes: Counter[str] = field(default_factory=Counter)
+    groups: Counter[str] = field(default_factory=Counter)
+    by_group: Counter[tuple[str, str]] = field(default_factory=Counter)
+    pairs: dict[str, Counter[tuple[str, str]]] = field(default_factory=dict)
+    flags: Counter[str] = field(default_factory=Counter)
+    review: Counter[str] = field(default_factory=Counter)
+    exemplars: dict[str, list[Exemplar]] = field(default_factory=dict)
+
+    def share(self, code: str) -> Share:
+        return share(self.codes[code], self.n)
+
+    def group_share(self, group: str, code: str) -> Share:
+        return share(self.by_group[group, code], self.groups[group])
+
+    def flag_ids(self) -> list[str]:
+        """The codebook's detectors first (zero counts included), then any others seen."""
+        declared = list(self.codebook.detectors)
+        return declared + sorted(set(self.flags) - set(declared))
+
+    def to_json(self) -> dict[str, Any]:
+        book = self.codebook
+        return {
+            "source": self.source,
+            "codebook": book.ref,
+            "n": self.n,
+            "tiers": {t.id: {c: self.share(c).to_json() for c in t.codes} for t in book.tiers},
+            "by": self.by,
+            "groups": {
+                g: {"n": self.groups[g],
+                    "tiers": {t.id: {c: self.group_share(g, c).to_json() for c in t.codes}
+                              for t in _other_tiers(book, self.by)}}
+                for g in (book.tier(self.by).codes if self.by else ())
+            },
+            "cooccurrence": {
+                tier: [{"a": a, "b": b, "count": self.pairs[tier][a, b]}
+                       for a, b in _leaf_pairs(book, book.tier(tier))]
+                for tier in self.pairs
+            },
+            "flags": {f: share(self.flags[f], self.n).to_json() for f in self.flag_ids()},
+            "review": dict(self.review.most_common()),
+            "exemplars": {code: [vars(e) for e in items] for code, items in self.exemplars.items()},
+        }
+
+
+def build_report(
+    path: str | Path,
+    codebook: str | Path | None = None,
+    by: str | None = None,
+    redact: bool = False,
+    text_field: str = "text",
+    id_field: str = "id",
+) -> Report:
+    """Stream a coded file into a `Report` (codebook from the records unless given)."""
+    book = coded_codebook(path, codebook)
+    by = _group_tier(book, by)
+    report = Report(source=str(path), codebook=book, by=by,
+                    pairs={t.id: Counter() for t in book.tiers if t.kind == "multi"})
+    picker = _ExemplarPicker(redact)
+    leaf_pairs = {tier: _leaf_pairs(book, book.tier(tier)) for tier in report.pairs}
+    for record in read_coded(path, book):
+        _count(report, record, leaf_pairs)
+        picker.offer(book, record, text_field, id_field, str(path))
+    if report.n == 0:
+        raise InputError(f"{path}: no coded records")
+    report.exemplars = picker.result(book)
+    return report
+
+
+def _group_tier(book: Codebook, by: str | None) -> str | None:
+    if by is None:
+        return next((t.id for t in book.tiers if t.kind == "exclusive"), None)
+    try:
+        tier = book.tier(by)
+    except KeyError:
+        raise ValueError(f"--by: codebook {book.ref} has no tier {by!r} (tiers: "
+                         f"{', '.join(t.id for t in book.tiers)})") from None
+    if tier.kind != "exclusive":
+        raise ValueError(f"--by: tier {by!r} is a multi tier; grouping needs an exclusive "
+                         "tier, whose codes split the comments")
+    return by
+
+
+def _other_tiers(book: Codebook, by: str | None) -> list[Tier]:
+    return [t for t in book.tiers if t.id != by]
+
+
+def _leaf_pairs(book: Codebook, tier: Tier) -> list[tuple[str, str]]:
+    return list(combinations([c.id for c in book.leaf_codes(tier.id)], 2))
+
+
+def _count(report: Report, record: CodedRecord,
+           leaf_pairs: dict[str, list[tuple[str, str]]]) -> None:
+    report.n += 1
+    codes = record.labels.codes
+    assigned = [c for tier in report.codebook.tiers for c in _as_set(codes[tier.id])]
+    report.codes.update(assigned)
+    if report.by:
+        group = codes[report.by]
+        report.groups[group] += 1
+        report.by_group.update((group, c) for c in assigned)
+    for tier_id, counter in report.pairs.items():
+        present = codes[tier_id]
+        counter.update(pair for pair in leaf_pairs[tier_id]
+                       if pair[0] in present and pair[1] in present)
+    report.flags.update(record.labels.flags or ())
+    report.review.update(str(r) for r in record.coding.get("review") or ())
+
+
+def _as_set(value: str | frozenset[str]) -> frozenset[str]:
+    return frozenset([value]) if isinstance(value, str) else value
+
+
+class _ExemplarPicker:
+    """Keeps, per code, the best few quotes seen so far: highest score, then a text of
+    useful length, then the shortest, then file order, so the choice is deterministic."""
+
+    def __init__(self, redact: bool, keep: int = EXEMPLARS_PER_CODE) -> None:
+        self.redact = redact
+        self.keep = keep
+        self.best: dict[str, list[tuple[tuple[float, bool, int, int], Exemplar]]] = {}
+
+    def offer(self, book: Codebook, record: CodedRecord, text_field: str, id_field: str,
+              source: str) -> None:
+        scores = record.coding.get("scores") or {}
+        text: str | None = None
+        for tier in book.tiers:
+            for code in _as_set(record.labels.codes[tier.id]):
+                score = float(scores.get(code, 0.0))
+                if text is None:
+                    text = _record_text(record, text_field, source)
+                key = (-score, len(text) < SHORT_TEXT, len(text), record.line)
+                kept = self.best.setdefault(code, [])
+                if len(kept) == self.keep and key >= kept[-1][0]:
+                    continue
+                quote = self._excerpt(text, record.coding.get("risks") or ())
+                item_id = str(record.data.get(id_field, f"line {record.line}"))
+                bisect.insort(kept, (key, Exemplar(item_id, record.line, score, quote)),
+                              key=lambda pair: pair[0])
+                del kept[self.keep:]
+
+    def _excerpt(self, text: str, risks: Any) -> str:
+        if self.redact:
+            text = redact_text(text, _matching_risks(text, risks))
+        return excerpt(text)
+
+    def result(self, book: Codebook) -> dict[str, list[Exemplar]]:
+        return {code: [e for _, e in self.best[code]] for code in book.codes if code in self.best}
+
+
+def _record_text(record: CodedRecord, text_field: str, source: str) -> str:
+    text = record.data.get(text_field)
+    if not isinstance(text, str):
+        raise InputError(f"{source}, line {record.line}, field '{text_field}': missing or not "
+                         "text (set --text-field)")
+    return text
+
+
+def _matching_risks(text: str, risks: Any) -> list[dict[str, Any]]:
+    """Risk spans whose offsets still point at their text: in a file annotated with
+    --redact the text is already redacted and the offsets no longer apply."""
+    return [r for r in risks if isinstance(r, dict) and isinstance(r.get("start"), int)
+            and isinstance(r.get("end"), int) and text[r["start"]:r["end"]] == r.get("text")]
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """One line of at most `limit` characters, cut at a word boundary with an ellipsis."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+# --- tables shared by every output format ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlainTable:
+    """A titled table of strings; `numeric` marks right-aligned columns."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    caption: str = ""
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def interval(s: Share) -> str:
+    return f"{100 * s.low:.1f}–{100 * s.high:.1f}%"
+
+
+def code_name(book: Codebook, code: str) -> str:
+    """A code id, marked as a child when it has a parent, so hierarchies read in a table."""
+    return f"↳ {code}" if book.codes[code].parent else code
+
+
+def report_tables(report: Report) -> list[PlainTable]:
+    """Every table of the report, in reading order."""
+    book = report.codebook
+    tables = [_tier_table(report, tier) for tier in book.tiers]
+    if report.by:
+        tables.append(_group_table(report))
+    tables += [_pairs_table(report, tier) for tier in report.pairs]
+    tables.append(PlainTable(
+        "Privacy-risk flags", ("flag", "comments", "share"),
+        tuple((f, str(report.flags[f]), percent(report.flags[f] / report.n))
+              for f in report.flag_ids()),
+        (False, True, True)))
+    tables.append(PlainTable(
+        "Review reasons", ("reason", "comments"),
+        tuple((r, str(k)) for r, k in report.review.most_common()) or (("(none)", "0"),),
+        (False, True)))
+    tables.append(_exemplar_table(report))
+    return tables
+
+
+def _tier_table(report: Report, tier: Tier) -> PlainTable:
+    book = report.codebook
+    rule = "one code per comment" if tier.kind == "exclusive" else "zero or more codes"
+    rows = tuple((code_name(book, c), str(s.count), percent(s.share), interval(s))
+                 for c in tier.codes for s in [report.share(c)])
+    return PlainTable(f"{tier.label} ({rule})", ("code", "comments", "share", "95% CI (Wilson)"),
+                      rows, (False, True, True, True), f"n = {report.n} comments")
+
+
+def _group_table(report: Report) -> PlainTable:
+    book = report.codebook
+    groups = book.tier(report.by).codes
+    columns = ("code",) + tuple(f"{g} (n={report.groups[g]})" for g in groups) + (
+        f"all (n={report.n})",)
+    rows = []
+    for tier in _other_tiers(book, report.by):
+        for c in tier.codes:
+            cells = [f"{percent(s.share)} [{interval(s)}]"
+                     for s in (report.group_share(g, c) for g in groups)]
+            overall = report.share(c)
+            rows.append((code_name(book, c), *cells, f"{percent(overall.share)} [{interval(overall)}]"))
+    return PlainTable(f"Shares by {report.by}", columns, tuple(rows),
+                      (False,) + (True,) * (len(columns) - 1),
+                      "share of each group's comments [95% Wilson interval]")
+
+
+def _pairs_table(report: Report, tier_id: str) -> PlainTable:
+    counts = report.pairs[tier_id]
+    ranked = sorted((pair for pair in counts if counts[pair]), key=lambda p: -counts[p])
+    rows = tuple((a, b, str(counts[a, b]), percent(counts[a, b] / report.n)) for a, b in ranked)
+    return PlainTable(f"Co-occurring {tier_id} (leaf codes)", ("code", "with", "comments", "share"),
+                      rows or (("(none)", "", "0", ""),), (False, False, True, True))
+
+
+def _exemplar_table(report: Report) -> PlainTable:
+    rows = tuple((code, e.id, f"{e.score:.2f}", e.text)
+                 for code, items in report.exemplars.items() for e in items)
+    return PlainTable("Exemplar quotes", ("code", "id", "score", "quote"), rows,
+                      (False, False, True, False), "highest score first, then shorter texts")
+
+
+# --- renderers ---------------------------------------------------------------------------
+
+
+def render_rich(report: Report) -> RenderableType:
+    """The report as rich tables for the terminal."""
+    header = Text.assemble((f"{report.source}", "bold"), f"  {report.codebook.ref}  ",
+                           (f"{report.n} comments", "bold cyan"))
+    tables: list[RenderableType] = [header]
+    for plain in report_tables(report):
+        table = Table(title=plain.title, caption=plain.caption or None, title_justify="left")
+        for name, numeric in zip(plain.columns, plain.numeric):
+            table.add_column(name, justify="right" if numeric else "left",
+                             overflow="fold", ratio=3 if name == "quote" else None)
+        for row in plain.rows:
+            table.add_row(*(Text(cell) for cell in row))
+        tables.append(table)
+    return Group(*tables)
+
+
+def render_markdown(report: Report) -> str:
+    """The report as GitHub-flavoured Markdown."""
+    out = [f"# Report: {report.source}", "",
+           f"Codebook `{report.codebook.ref}`, {report.n} comments.", ""]
+    for plain in report_tables(report):
+        out += [f"## {plain.title}", ""]
+        out.append("| " + " | ".join(plain.columns) + " |")
+        out.append("|" + "|".join("---:" if n else "---" for n in plain.numeric) + "|")
+        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in plain.rows]
+        out += ([""] + [f"_{plain.caption}_"] if plain.caption else []) + [""]
+    return "\n".join(out)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+
+
+def write_report(report: Report, fmt: str, output: str | None, console: Console) -> None:
+    """Print the report, or write it to `output` ('-' for stdout) in the given format."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if fmt == "table" and output is None:
+        console.print(render_rich(report))
+        return
+    if fmt == "json":
+        text = json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "markdown":
+        text = render_markdown(report)
+    else:
+        plain = Console(record=True, width=160, file=io.StringIO(), color_system=None)
+        plain.print(render_rich(report))
+        text = plain.export_text()
+    if output is None or output == STDIO:
+        console.file.write(text)
+        return
+    with AtomicWriter(output) as writer:
+        writer.stream.write(text)

@@ -1,0 +1,185 @@
+"""`themekit report` on a small coded file made by the real component."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from themekit.cli import main
+from themekit.io import InputError
+from themekit.redaction import redact_coding, redact_text
+from themekit.report import build_report, excerpt, render_markdown, write_report
+from themekit.stats import wilson_interval
+
+TEXTS = [
+    "I talk to ChatGPT at 3am when my anxiety spikes and it helps me so much, available any time.",
+    "I vent to my replika every night, it listens and I feel less lonely. Email me at jo@example.com",
+    "This app is useless, it repeats the same scripted answers and never listens.",
+    "My sister uses it for homework.",
+    "I worry they sell my data, who reads these chats? Not a replacement for a therapist.",
+    "lol",
+    "I use Wysa daily and it has helped me with my depression, but I'm getting too attached to it.",
+    "I want to die sometimes and the bot just says seek professional help | see https://x.example.org",
+]
+
+
+def write_coded(path, nlp, texts=TEXTS, redact=False):
+    """Code `texts` with the real component and write them as `themekit annotate` would."""
+    with open(path, "w", encoding="utf-8") as out:
+        for i, doc in enumerate(nlp.pipe(texts)):
+            coding = doc._.themekit.to_json()
+            text = doc.text
+            if redact:
+                coding = redact_coding(coding)
+                text = redact_text(doc.text, coding["risks"])
+            out.write(json.dumps({"id": f"c{i}", "text": text, "themekit": coding}) + "\n")
+    return path
+
+
+@pytest.fixture
+def coded(tmp_path, nlp):
+    return write_coded(tmp_path / "coded.jsonl", nlp)
+
+
+@pytest.fixture
+def codings(nlp):
+    return [doc._.themekit for doc in nlp.pipe(TEXTS)]
+
+
+def test_counts_match_the_codings(coded, codings):
+    report = build_report(coded)
+    assert report.n == len(TEXTS)
+    expected = Counter()
+    for coding in codings:
+        for value in coding.codes.values():
+            expected.update([value] if isinstance(value, str) else value)
+    for code in report.codebook.codes:
+        assert report.codes[code] == expected[code], code
+    assert report.codes["personal_use"] == 3
+    assert report.share("personal_use").low == pytest.approx(wilson_interval(3, 8)[0])
+    assert report.flags == Counter(f for c in codings for f in c.flags)
+    assert report.flags["pii.email"] == 1
+    assert report.review == Counter(r for c in codings for r in c.review)
+
+
+def test_groups_split_by_the_first_exclusive_tier(coded, codings):
+    report = build_report(coded)
+    assert report.by == "experience"
+    assert report.groups == Counter(personal_use=3, no_personal_use=5)
+    in_use = [c for c in codings if c.codes["experience"] == "personal_use"]
+    positive = sum(c.codes["attitude"] == "positive" for c in in_use)
+    assert report.group_share("personal_use", "positive").count == positive
+    data = report.to_json()
+    assert set(data["groups"]) == {"personal_use", "no_personal_use"}
+    assert "experience" not in data["groups"]["personal_use"]["tiers"]
+    assert data["groups"]["personal_use"]["tiers"]["attitude"]["positive"]["n"] == 3
+
+
+def test_group_by_must_be_an_exclusive_tier(coded):
+    assert build_report(coded, by="attitude").groups["neutral"] > 0
+    with pytest.raises(ValueError, match="multi tier"):
+        build_report(coded, by="themes")
+    with pytest.raises(ValueError, match="no tier 'nope'"):
+        build_report(coded, by="nope")
+
+
+def test_cooccurrence_counts_leaf_pairs(coded, codings):
+    report = build_report(coded)
+    pairs = report.pairs["themes"]
+    theme_sets = [set(c.codes["themes"]) for c in codings]
+    assert pairs["privacy", "lack_of_oversight"] == sum(
+        {"privacy", "lack_of_oversight"} <= s for s in theme_sets) >= 1
+    assert not any("benefit" in pair or "concern" in pair for pair in pairs)
+
+
+def test_exemplars_are_bounded_and_deterministic(coded):
+    first = build_report(coded).exemplars
+    assert first == build_report(coded).exemplars
+    assert all(1 <= len(items) <= 3 for items in first.values())
+    assert len(first["no_personal_use"]) == 3
+    # highest score first: "lol" has no evidence, so it never beats a scored comment
+    assert "lol" not in [e.text for e in first["no_personal_use"]]
+
+
+def test_redact_replaces_personal_data_in_quotes(coded):
+    plain = build_report(coded).exemplars["emotional_support"]
+    assert any("jo@example.com" in e.text for e in plain)
+    redacted = build_report(coded, redact=True).exemplars["emotional_support"]
+    assert not any("jo@example.com" in e.text for e in redacted)
+    assert any("[EMAIL]" in e.text for e in redacted)
+
+
+def test_redact_leaves_already_redacted_text_intact(tmp_path, nlp):
+    path = write_coded(tmp_path / "redacted.jsonl", nlp, redact=True)
+    quotes = [e.text for e in build_report(path, redact=True).exemplars["emotional_support"]]
+    assert quotes == [e.text for e in build_report(path).exemplars["emotional_support"]]
+    assert any("Email me at [EMAIL]" in q for q in quotes)
+
+
+def test_excerpt_flattens_and_truncates():
+    assert excerpt("a\n\n b") == "a b"
+    long = excerpt("word " * 100)
+    assert len(long) <= 160 and long.endswith("…") and not long.endswith(" …")
+
+
+def test_markdown_and_json_outputs(coded, tmp_path):
+    report = build_report(coded)
+    md = render_markdown(report)
+    assert "| personal_use | 3 | 37.5% |" in md
+    assert "| ↳ privacy |" in md
+    assert "help \\| see" in md  # a pipe inside a quote does not break the table
+    out = tmp_path / "r.json"
+    write_report(report, "json", str(out), Console())
+    data = json.loads(out.read_text())
+    assert data["n"] == 8 and data["codebook"] == "llm-mental-health@1"
+    assert data["tiers"]["experience"]["personal_use"]["count"] == 3
+    assert set(data["tiers"]["themes"]) == set(report.codebook.tier("themes").codes)
+    assert data["flags"]["pii.phone"]["count"] == 0
+
+
+def test_cli_report_formats(coded, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["report", str(coded)])
+    assert result.exit_code == 0, result.output
+    assert "personal_use" in result.output and "Shares by experience" in result.output
+    out = tmp_path / "r.md"
+    result = runner.invoke(main, ["report", str(coded), "--format", "markdown", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("# Report")
+    result = runner.invoke(main, ["report", str(coded), "--format", "json"])
+    assert json.loads(result.output)["n"] == 8
+    result = runner.invoke(main, ["report", str(coded), "--by", "themes"])
+    assert result.exit_code == 1 and "error:" in result.output
+
+
+def test_bad_line_names_file_and_line(coded):
+    lines = coded.read_text().splitlines()
+    lines.insert(2, "{not json")
+    coded.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"coded\.jsonl, line 3: invalid JSON"):
+        build_report(coded)
+
+
+def test_unknown_code_and_missing_coding_name_the_field(coded, tmp_path):
+    record = json.loads(coded.read_text().splitlines()[0])
+    record["themekit"]["codes"]["attitude"] = "ecstatic"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(coded.read_text() + json.dumps(record) + "\n")
+    with pytest.raises(InputError, match=r"line 9, field 'themekit.codes.attitude': unknown code"):
+        build_report(bad)
+    bad.write_text(json.dumps({"id": 1, "text": "x"}) + "\n")
+    with pytest.raises(InputError, match=r"line 1, field 'themekit': missing"):
+        build_report(bad)
+
+
+def test_mixed_codebooks_are_rejected(coded, tmp_path):
+    record = json.loads(coded.read_text().splitlines()[0])
+    record["themekit"]["codebook"] = "other@2"
+    bad = tmp_path / "mixed.jsonl"
+    bad.write_text(coded.read_text() + json.dumps(record) + "\n")
+    with pytest.raises(InputError, match="line 9.*'other@2' does not match"):
+        build_report(bad)
