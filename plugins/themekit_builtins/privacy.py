@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy
+
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from themekit import hookimpl
 from themekit.extensions import Detector
+from themekit.matching import AnchoredMatcher
 
 CONDITIONS = [
     "depression", "anxiety", "bipolar", "ptsd", "cptsd", "c-ptsd", "adhd", "ocd", "bpd",
@@ -84,56 +86,74 @@ PHONE_PATTERNS = [
      {"ORTH": {"IN": ["-", "."]}}, {"SHAPE": "dddd"}],
     [{"ORTH": "("}, {"SHAPE": "ddd"}, {"ORTH": ")"}, {"SHAPE": "ddd"},
      {"ORTH": {"IN": ["-", "."]}, "OP": "?"}, {"SHAPE": "dddd"}],
-    [{"TEXT": {"REGEX": r"^\+\d{1,3}$"}}, {"SHAPE": {"IN": ["d", "dd", "ddd", "dddd"]}, "OP": "{2,4}"}],
-    [{"TEXT": {"REGEX": r"^(\+?\d{1,3}[-.])?\(?\d{3}\)?[-.]\d{3}[-.]\d{4}$"}}],
+    [{"SHAPE": {"IN": ["+d", "+dd", "+ddd"]}}, {"SHAPE": {"IN": ["d", "dd", "ddd", "dddd"]}, "OP": "{2,4}"}],
+    # a number the tokenizer kept whole: 555-123-4567, 555.123.4567, +1-555-123-4567
+    [{"SHAPE": {"IN": ["ddd-ddd-dddd", "ddd.ddd.dddd", "+d-ddd-ddd-dddd", "d-ddd-ddd-dddd"]}}],
     [{"SHAPE": {"IN": ["dddd", "ddddd"]}}, {"SHAPE": "ddd"}, {"SHAPE": {"IN": ["ddd", "dddd"]}}],
 ]
 
 
-def _matcher_finder(label: str, patterns: list[list[dict]]) -> Callable[[Language], Callable]:
+
+def _matcher_finder(
+    label: str, patterns: list[list[dict]], accept: Callable[[Span], bool] = lambda span: True
+) -> Callable[[Language], Callable]:
+    """A detector from Matcher patterns; `accept` vets each candidate span."""
+
     def build(nlp: Language):
-        matcher = Matcher(nlp.vocab)
-        matcher.add(label, patterns, greedy="LONGEST")
+        matcher = AnchoredMatcher(nlp.vocab)
+        for pattern in patterns:
+            matcher.add(label, pattern, greedy="LONGEST")
 
         def find(doc: Doc) -> list[Span]:
-            return filter_spans(matcher(doc, as_spans=True))
+            spans = [Span(doc, start, end, label=label) for _, start, end in matcher(doc)]
+            return [span for span in filter_spans(spans) if accept(span)]
 
         return find
 
     return build
 
 
-def _token_finder(label: str, accept: Callable) -> Callable[[Language], Callable]:
+def _token_finder(
+    label: str, attr: str, value: str | bool, accept: Callable[[Span], bool] = lambda span: True
+) -> Callable[[Language], Callable]:
+    """A detector for single tokens with a lexical attribute (`like_email`, a prefix...),
+    read from the document's attribute array instead of a Python loop over tokens."""
+
     def build(nlp: Language):
+        wanted = nlp.vocab.strings.add(value) if isinstance(value, str) else int(value)
+
         def find(doc: Doc) -> list[Span]:
-            return [Span(doc, t.i, t.i + 1, label=label) for t in doc if accept(t)]
+            if not len(doc):
+                return []
+            hits = numpy.flatnonzero(doc.to_array(attr) == wanted)
+            spans = [Span(doc, int(i), int(i) + 1, label=label) for i in hits]
+            return [span for span in spans if accept(span)]
 
         return find
 
     return build
 
 
-def _is_link(token) -> bool:
-    """A URL-like token that is a real link, not a product name such as Character.AI."""
-    text = token.lower_
-    return token.like_url and ("/" in text or text.startswith("www.") or "://" in text)
+def _is_link(span: Span) -> bool:
+    """A real link, not a product name such as Character.AI: needs a scheme, www. or a path."""
+    text = span.text.lower()
+    return "/" in text or text.startswith("www.")
 
 
-def _is_handle(token) -> bool:
-    return token.text.startswith("@") and len(token.text) > 2 and token.text[1:].replace(
-        "_", "").replace(".", "").isalnum()
+def _is_handle(span: Span) -> bool:
+    return len(span.text) > 2 and span.text[1:].replace("_", "").replace(".", "").isalnum()
 
 
 @hookimpl
 def register_detectors(register):
-    register(Detector("pii.email", _token_finder("pii.email", lambda t: t.like_email),
+    register(Detector("pii.email", _token_finder("pii.email", "LIKE_EMAIL", True),
                       "An e-mail address.", redact_as="[EMAIL]"))
     register(Detector("pii.phone", _matcher_finder("pii.phone", PHONE_PATTERNS),
                       "A phone number (North-American and international forms).",
                       redact_as="[PHONE]"))
-    register(Detector("pii.url", _token_finder("pii.url", _is_link),
+    register(Detector("pii.url", _token_finder("pii.url", "LIKE_URL", True, _is_link),
                       "A link (with a scheme, www. or a path).", redact_as="[URL]"))
-    register(Detector("pii.handle", _token_finder("pii.handle", _is_handle),
+    register(Detector("pii.handle", _token_finder("pii.handle", "PREFIX", "@", _is_handle),
                       "An @username.", redact_as="[@USER]"))
     register(Detector("sensitive.health_disclosure",
                       _matcher_finder("sensitive.health_disclosure", HEALTH_PATTERNS),

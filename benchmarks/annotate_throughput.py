@@ -1,0 +1,87 @@
+"""Rules-only `annotate` throughput and memory on the real corpus.
+
+Prints comments/s of `annotate_file` (read, code, write JSONL) next to a bare
+`spacy.blank("en")` tokenization of the same texts, their ratio, and the peak RSS of
+annotate on the corpus and on the corpus repeated five times. Each measurement runs in a
+fresh process so that its peak RSS is its own.
+
+    python benchmarks/annotate_throughput.py [--corpus ../shared/data/comments-10k.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "comments-10k.jsonl"
+
+
+def child(mode: str, corpus: str) -> dict:
+    import spacy
+
+    texts = [json.loads(line)["text"] for line in open(corpus, encoding="utf-8")]
+    if mode == "tokenize":
+        nlp = spacy.blank("en")
+        start = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=256):
+            pass
+    else:
+        from themekit.annotate import annotate_file
+
+        nlp = spacy.blank("en")
+        nlp.add_pipe("themekit")
+        nlp("warm up the matchers")
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            summary = annotate_file(nlp, corpus, f"{tmp}/coded.jsonl")
+            assert summary.balanced
+    elapsed = time.perf_counter() - start
+    return {"docs": len(texts), "seconds": elapsed, "docs_per_s": len(texts) / elapsed,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure(mode: str, corpus: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, "--corpus", str(corpus)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--child", choices=["tokenize", "annotate"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.corpus.is_file():
+        sys.exit(f"corpus not found: {args.corpus} (pass --corpus)")
+    if args.child:
+        print(json.dumps(child(args.child, str(args.corpus))))
+        return
+
+    bare = measure("tokenize", args.corpus)
+    coded = measure("annotate", args.corpus)
+    with tempfile.TemporaryDirectory() as tmp:
+        five = Path(tmp) / "corpus-x5.jsonl"
+        lines = args.corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+        five.write_text("".join(lines * 5), encoding="utf-8")
+        coded5 = measure("annotate", five)
+
+    ratio = coded["docs_per_s"] / bare["docs_per_s"]
+    growth = coded5["peak_rss_mb"] / coded["peak_rss_mb"] - 1
+    print(f"corpus: {args.corpus} ({coded['docs']} comments)")
+    print(f"bare spacy.blank('en') tokenization : {bare['docs_per_s']:8.0f} comments/s")
+    print(f"themekit annotate, rules only        : {coded['docs_per_s']:8.0f} comments/s "
+          f"({coded['seconds']:.1f} s)")
+    print(f"ratio annotate / tokenization        : {ratio:8.2f}   (target >= 0.5)")
+    print(f"peak RSS annotate 1x                 : {coded['peak_rss_mb']:8.0f} MB")
+    print(f"peak RSS annotate 5x ({coded5['docs']} comments): {coded5['peak_rss_mb']:8.0f} MB "
+          f"({growth:+.1%}, target within 15%)")
+
+
+if __name__ == "__main__":
+    main()
