@@ -35,7 +35,7 @@ def test_shipped_example_is_coded_completely(tmp_path):
     assert set(first) >= {"codes", "flags", "scores", "evidence", "review", "codebook",
                           "provenance", "risks"}
     assert first["codebook"] == "llm-mental-health@1"
-    assert not (tmp_path / "coded.errors.jsonl").read_text()
+    assert not (tmp_path / "coded.errors.jsonl").exists()
 
 
 def test_bad_records_go_to_the_errors_file_with_line_and_reason(tmp_path):
@@ -121,6 +121,7 @@ def test_stdin_to_stdout(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     coded = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [r["id"] for r in coded] == [1, 2]
+    assert not (tmp_path / "themekit-errors.jsonl").exists()
 
 
 def test_redact_replaces_personal_data_and_keeps_everything_else(tmp_path):

@@ -34,7 +34,9 @@ class AnnotateSummary:
 
 
 def default_errors_path(output: str) -> str:
-    """`coded.jsonl` -> `coded.errors.jsonl`; for stdout, `themekit-errors.jsonl` here."""
+    """`coded.jsonl` -> `coded.errors.jsonl`; for stdout, `themekit-errors.jsonl` here.
+
+    Written only when a record is rejected."""
     if output == STDIO:
         return "themekit-errors.jsonl"
     path = Path(output)
@@ -77,11 +79,19 @@ def annotate_file(
                 on_record()
     except BaseException:
         writer.discard()
-        bad_writer.commit()  # keep the error records that explain the failure
+        _finish_errors(bad_writer, summary)  # keep the error records that explain the failure
         raise
     writer.commit()
-    bad_writer.commit()
+    _finish_errors(bad_writer, summary)
     return summary
+
+
+def _finish_errors(bad_writer: AtomicWriter, summary: AnnotateSummary) -> None:
+    """The errors file is written only when there are errors: no empty files left about."""
+    if summary.rejected:
+        bad_writer.commit()
+    else:
+        bad_writer.discard()
 
 
 def _good_records(
