@@ -1,27 +1,29 @@
-"""Keyword-pattern evidence: the codebook's phrases and Matcher token patterns, matched once
-per document with one PhraseMatcher and one Matcher for the whole codebook."""
+"""Keyword-pattern evidence: the codebook's phrases (one PhraseMatcher for the whole
+codebook) and token patterns (an AnchoredMatcher, which runs only the patterns whose
+required words occur in the document)."""
 
 from __future__ import annotations
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from themekit import hookimpl
 from themekit.codebook import Codebook
 from themekit.extensions import EvidenceSource
+from themekit.matching import AnchoredMatcher
 
 
 def build_pattern_finder(nlp: Language, codebook: Codebook):
     phrase_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-    token_matcher = Matcher(nlp.vocab)
+    token_matcher = AnchoredMatcher(nlp.vocab)
     code_of: dict[str, str] = {}
     for pattern in codebook.patterns():
         code_of[pattern.id] = pattern.code
         if pattern.phrase is not None:
             phrase_matcher.add(pattern.id, [nlp.make_doc(pattern.phrase)])
         else:
-            token_matcher.add(pattern.id, [list(pattern.tokens)], greedy="LONGEST")
+            token_matcher.add(pattern.id, list(pattern.tokens), greedy="LONGEST")
     strings = nlp.vocab.strings
     matchers = [m for m in (phrase_matcher, token_matcher) if len(m)]
 
