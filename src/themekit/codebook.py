@@ -7,7 +7,8 @@ part and returns an immutable `Codebook`; nothing else in themekit keeps its own
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -105,11 +106,25 @@ class Codebook:
         return [self.codes[c] for c in self.tier(tier_id).codes]
 
     def children(self, code_id: str) -> list[Code]:
-        return [c for c in self.codes.values() if c.parent == code_id]
+        return self._children.get(code_id, [])
 
     def leaf_codes(self, tier_id: str) -> list[Code]:
         """Codes a coder assigns directly (parents follow from their children)."""
-        return [c for c in self.codes_in(tier_id) if not self.children(c.id)]
+        return self._leaves[tier_id]
+
+    @cached_property
+    def _children(self) -> dict[str, list[Code]]:
+        """Built once: tier resolution asks for children of every code on every document."""
+        children: dict[str, list[Code]] = {}
+        for code in self.codes.values():
+            if code.parent is not None:
+                children.setdefault(code.parent, []).append(code)
+        return children
+
+    @cached_property
+    def _leaves(self) -> dict[str, list[Code]]:
+        return {t.id: [c for c in self.codes_in(t.id) if c.id not in self._children]
+                for t in self.tiers}
 
     def patterns(self) -> Iterator[Pattern]:
         for code in self.codes.values():
@@ -118,6 +133,14 @@ class Codebook:
     def combine_policy(self, code_id: str) -> str:
         code = self.codes[code_id]
         return code.combine or self.tier(code.tier).combine
+
+    def with_combine(self, policy: str) -> Codebook:
+        """A copy in which every code follows `policy` (annotate --combine, comparisons)."""
+        if policy not in COMBINE_POLICIES:
+            raise ValueError(f"combine must be one of {', '.join(COMBINE_POLICIES)}, "
+                             f"got {policy!r}")
+        return replace(self, tiers=tuple(replace(t, combine=policy) for t in self.tiers),
+                       codes={k: replace(c, combine=None) for k, c in self.codes.items()})
 
 
 def find_codebook_path(name_or_path: str | Path) -> Path:
