@@ -183,3 +183,44 @@ def test_mixed_codebooks_are_rejected(coded, tmp_path):
     bad.write_text(coded.read_text() + json.dumps(record) + "\n")
     with pytest.raises(InputError, match="line 9.*'other@2' does not match"):
         build_report(bad)
+
+
+def calibration_file(path, ref="llm-mental-health@1"):
+    """An evaluate-style JSON: personal_use sens 0.5, spec 0.9; other codes perfect."""
+    from themekit.codebook import load_codebook
+
+    book = load_codebook("llm-mental-health")
+    perfect = {"tp": 10, "fp": 0, "fn": 0, "tn": 10}
+    tiers = {t.id: {"codes": {c: dict(perfect) for c in t.codes}} for t in book.tiers}
+    tiers["experience"]["codes"]["personal_use"] = {"tp": 20, "fp": 8, "fn": 20, "tn": 72}
+    path.write_text(json.dumps({"codebook": ref, "tiers": tiers}))
+    return path
+
+
+def test_calibration_corrects_shares(coded, tmp_path):
+    report = build_report(coded, calibration=calibration_file(tmp_path / "eval.json"))
+    use = report.corrected["personal_use"]
+    assert (use.sensitivity, use.specificity) == (0.5, 0.9)
+    assert use.corrected == pytest.approx((3 / 8 + 0.9 - 1) / (0.5 + 0.9 - 1))
+    assert report.corrected["positive"].corrected == pytest.approx(report.share("positive").share)
+    data = report.to_json()
+    assert data["corrected"]["personal_use"]["corrected"] == pytest.approx(use.corrected)
+    assert "Shares corrected for classifier error" in render_markdown(report)
+
+
+def test_calibration_must_match_the_codebook(coded, tmp_path):
+    with pytest.raises(InputError, match="evaluated with 'other@1'"):
+        build_report(coded, calibration=calibration_file(tmp_path / "e.json", ref="other@1"))
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"codebook": "llm-mental-health@1",
+                                  "tiers": {"experience": {"codes": {"personal_use": {}}}}}))
+    with pytest.raises(InputError, match="tiers.experience.codes.personal_use"):
+        build_report(coded, calibration=broken)
+
+
+def test_cli_report_with_calibration(coded, tmp_path):
+    result = CliRunner().invoke(main, ["report", str(coded), "--calibration",
+                                       str(calibration_file(tmp_path / "e.json")),
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["corrected"]["personal_use"]["sensitivity"] == 0.5

@@ -131,17 +131,26 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
 @click.option("--by", help="Exclusive tier whose codes split the comments into groups "
               "(default: the first exclusive tier).")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
-              default="table", show_default=True, help="Output format.")
+              help="Output format (default: table).")
 @click.option("--output", "-o", type=click.Path(allow_dash=True, dir_okay=False),
               help="Write the report to this file instead of the terminal.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False),
+              help="Also write a self-contained HTML report with charts to this file.")
+@click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
+              help="JSON from `themekit evaluate --json`: add shares corrected for "
+              "classifier error (Rogan-Gladen, bootstrap intervals).")
+@click.option("--model-card", type=click.Path(exists=True, dir_okay=False),
+              help="A model card JSON (themekit-model.json) to show in the HTML report.")
 @click.option("--redact", is_flag=True,
               help="Replace e-mails, phones, links and @handles in the exemplar quotes.")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
-def report_command(coded_path, codebook, by, fmt, output, redact, text_field, id_field):
+def report_command(coded_path, codebook, by, fmt, output, html_path, calibration, model_card,
+                   redact, text_field, id_field):
     """Summarise a coded file: shares with 95% Wilson intervals for every code, shares
     within each group of the --by tier, theme co-occurrence, flags, review reasons and
-    exemplar quotes. Reads the file in one streaming pass.
+    exemplar quotes. Reads the file in one streaming pass. With --html alone, only the
+    HTML file is written.
 
     \b
     Examples:
@@ -149,12 +158,23 @@ def report_command(coded_path, codebook, by, fmt, output, redact, text_field, id
       themekit report coded.jsonl --by experience --redact
       themekit report coded.jsonl --format markdown -o report.md
       themekit report coded.jsonl --format json -o report.json
+      themekit report coded.jsonl --html report.html --redact --model-card models/mh/themekit-model.json
+      themekit evaluate coded.jsonl gold.jsonl --json eval.json
+      themekit report coded.jsonl --calibration eval.json
     """
     from themekit.report import build_report, write_report
 
+    if model_card and not html_path:
+        raise click.UsageError("--model-card is shown in the HTML report; add --html FILE")
     result = build_report(coded_path, codebook=codebook, by=by, redact=redact,
-                          text_field=text_field, id_field=id_field)
-    write_report(result, fmt, output, out_console)
+                          text_field=text_field, id_field=id_field, calibration=calibration)
+    if html_path:
+        from themekit.html_report import write_html
+
+        write_html(result, html_path, model_card)
+        err_console.print(f"html report → {html_path}", highlight=False)
+    if fmt or output or not html_path:
+        write_report(result, fmt or "table", output, out_console)
 
 
 @main.command("evaluate")

@@ -237,17 +237,20 @@ def render_rich(result: Evaluation) -> RenderableType:
     summary = Table("tier", "n", "accuracy", "macro-F1", "kappa", title="Per tier",
                     title_justify="left", caption="multi tiers: accuracy = exact match of leaf "
                     "codes; macro-F1 and kappa = mean over leaf codes where defined")
-    detail = Table("tier", "code", "precision", "recall", "F1", "support", "tp", "fp", "fn", "tn",
-                   "kappa", title="Per code", title_justify="left")
+    detail = Table(title="Per code (n/a: 0/0, undefined)", title_justify="left")
+    detail.add_column("code", overflow="fold")
+    for name in ("prec", "recall", "F1", "support", "tp fp fn tn", "kappa"):
+        detail.add_column(name, justify="right", no_wrap=True)
     for name, scores in [*result.tiers.items(), *([(FLAGS, result.flags)] if result.flags else [])]:
         summary.add_row(name, str(scores.n), _fmt(scores.accuracy), _fmt(scores.macro_f1),
                         _fmt(scores.kappa))
+        detail.add_row(Text(name, style="bold cyan"))
         for code, s in scores.codes.items():
             label = code if s.leaf else f"{code} (parent)"
-            detail.add_row(name, label, _fmt(s.precision), _fmt(s.recall), _fmt(s.f1),
-                           str(s.support), str(s.tp), str(s.fp), str(s.fn), str(s.tn),
+            detail.add_row(label, _fmt(s.precision), _fmt(s.recall), _fmt(s.f1), str(s.support),
+                           f"{s.tp} {s.fp} {s.fn} {s.tn}",
                            _fmt(s.kappa) if scores.kind == "multi" else "")
-    for column in [*summary.columns[1:], *detail.columns[2:]]:
+    for column in summary.columns[1:]:
         column.justify = "right"
     return Group(header, summary, detail)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import io
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -25,13 +26,14 @@ from themekit.codebook import Codebook, Tier
 from themekit.coded import CodedRecord, coded_codebook, read_coded
 from themekit.io import STDIO, AtomicWriter, InputError
 from themekit.redaction import redact_text
-from themekit.stats import Share, share
+from themekit.stats import CorrectedShare, Share, corrected_share, share
 
 EXEMPLARS_PER_CODE = 3
 EXCERPT_CHARS = 160
 SHORT_TEXT = 40
 """Texts shorter than this rank after longer ones: a bare "ok" says little about a code."""
 FORMATS = ("table", "markdown", "json")
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Report:
     flags: Counter[str] = field(default_factory=Counter)
     review: Counter[str] = field(default_factory=Counter)
     exemplars: dict[str, list[Exemplar]] = field(default_factory=dict)
+    corrected: dict[str, CorrectedShare] = field(default_factory=dict)
+    calibration: str | None = None
 
     def share(self, code: str) -> Share:
         return share(self.codes[code], self.n)
@@ -91,6 +95,8 @@ class Report:
             "flags": {f: share(self.flags[f], self.n).to_json() for f in self.flag_ids()},
             "review": dict(self.review.most_common()),
             "exemplars": {code: [vars(e) for e in items] for code, items in self.exemplars.items()},
+            "calibration": self.calibration,
+            "corrected": {code: c.to_json() for code, c in self.corrected.items()},
         }
 
 
@@ -101,10 +107,13 @@ def build_report(
     redact: bool = False,
     text_field: str = "text",
     id_field: str = "id",
+    calibration: str | Path | None = None,
 ) -> Report:
-    """Stream a coded file into a `Report` (codebook from the records unless given)."""
+    """Stream a coded file into a `Report` (codebook from the records unless given); with
+    `calibration` (the JSON of `themekit evaluate`) shares are also corrected for error."""
     book = coded_codebook(path, codebook)
     by = _group_tier(book, by)
+    confusion = load_calibration(calibration, book) if calibration else {}
     report = Report(source=str(path), codebook=book, by=by,
                     pairs={t.id: Counter() for t in book.tiers if t.kind == "multi"})
     picker = _ExemplarPicker(redact)
@@ -115,7 +124,34 @@ def build_report(
     if report.n == 0:
         raise InputError(f"{path}: no coded records")
     report.exemplars = picker.result(book)
+    report.calibration = str(calibration) if calibration else None
+    report.corrected = {
+        code: corrected_share(report.codes[code], report.n, *counts)
+        for code, counts in confusion.items() if code in book.codes
+    }
     return report
+
+
+def load_calibration(path: str | Path, book: Codebook) -> dict[str, tuple[int, int, int, int]]:
+    """(tp, fp, fn, tn) per code from the JSON `themekit evaluate --json` writes."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read calibration JSON: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("tiers"), dict):
+        raise InputError(f"{path}: not the JSON of `themekit evaluate --json` (no 'tiers')")
+    if data.get("codebook") != book.ref:
+        raise InputError(f"{path}, field 'codebook': evaluated with {data.get('codebook')!r}, "
+                         f"but the coded file uses {book.ref}")
+    out = {}
+    for tier_id, tier in data["tiers"].items():
+        for code, scores in (tier.get("codes") or {}).items():
+            try:
+                out[code] = tuple(int(scores[k]) for k in ("tp", "fp", "fn", "tn"))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(f"{path}, field 'tiers.{tier_id}.codes.{code}': needs integer "
+                                 f"tp, fp, fn and tn ({exc})") from exc
+    return out
 
 
 def _group_tier(book: Codebook, by: str | None) -> str | None:
@@ -155,7 +191,7 @@ def _count(report: Report, record: CodedRecord,
         counter.update(pair for pair in leaf_pairs[tier_id]
                        if pair[0] in present and pair[1] in present)
     report.flags.update(record.labels.flags or ())
-    report.review.update(str(r) for r in record.coding.get("review") or ())
+    report.review.update(clean_text(str(r)) for r in record.coding.get("review") or ())
 
 
 def _as_set(value: str | frozenset[str]) -> frozenset[str]:
@@ -185,7 +221,7 @@ class _ExemplarPicker:
                 if len(kept) == self.keep and key >= kept[-1][0]:
                     continue
                 quote = self._excerpt(text, record.coding.get("risks") or ())
-                item_id = str(record.data.get(id_field, f"line {record.line}"))
+                item_id = clean_text(str(record.data.get(id_field, f"line {record.line}")))
                 bisect.insort(kept, (key, Exemplar(item_id, record.line, score, quote)),
                               key=lambda pair: pair[0])
                 del kept[self.keep:]
@@ -214,9 +250,15 @@ def _matching_risks(text: str, risks: Any) -> list[dict[str, Any]]:
             and isinstance(r.get("end"), int) and text[r["start"]:r["end"]] == r.get("text")]
 
 
+def clean_text(text: str) -> str:
+    """Text that any output can encode: lone surrogates (JSON allows "\\ud800") and control
+    characters become U+FFFD instead of failing a UTF-8 write or breaking HTML."""
+    return _UNSAFE.sub("\ufffd", text)
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """One line of at most `limit` characters, cut at a word boundary with an ellipsis."""
-    flat = " ".join(text.split())
+    flat = " ".join(clean_text(text).split())
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]
@@ -240,6 +282,9 @@ class PlainTable:
 
 
 def percent(value: float) -> str:
+    """A share as a percentage; a small non-zero share reads "<0.1%", never "0.0%"."""
+    if 0 < value < 0.0005:
+        return "<0.1%"
     return f"{100 * value:.1f}%"
 
 
@@ -258,6 +303,8 @@ def report_tables(report: Report) -> list[PlainTable]:
     tables = [_tier_table(report, tier) for tier in book.tiers]
     if report.by:
         tables.append(_group_table(report))
+    if report.corrected:
+        tables.append(_corrected_table(report))
     tables += [_pairs_table(report, tier) for tier in report.pairs]
     tables.append(PlainTable(
         "Privacy-risk flags", ("flag", "comments", "share"),
@@ -296,6 +343,23 @@ def _group_table(report: Report) -> PlainTable:
     return PlainTable(f"Shares by {report.by}", columns, tuple(rows),
                       (False,) + (True,) * (len(columns) - 1),
                       "share of each group's comments [95% Wilson interval]")
+
+
+def _corrected_table(report: Report) -> PlainTable:
+    def cell(value: float | None) -> str:
+        return "n/a" if value is None else percent(value)
+
+    rows = tuple(
+        (code_name(report.codebook, code), percent(c.raw), cell(c.sensitivity),
+         cell(c.specificity), cell(c.corrected),
+         "n/a" if c.low is None else f"{100 * c.low:.1f}–{100 * c.high:.1f}%", c.note)
+        for code in report.codebook.codes if (c := report.corrected.get(code)))
+    return PlainTable(
+        "Shares corrected for classifier error (Rogan-Gladen)",
+        ("code", "raw share", "sensitivity", "specificity", "corrected", "95% CI (bootstrap)",
+         "note"), rows, (False, True, True, True, True, True, False),
+        f"sensitivity and specificity from {report.calibration}; the interval carries the "
+        "uncertainty of the corpus and of the evaluation sample")
 
 
 def _pairs_table(report: Report, tier_id: str) -> PlainTable:
