@@ -282,3 +282,202 @@ def plugins():
         name = row["name"] + (" [dim](built-in)[/]" if row["builtin"] else "")
         table.add_row(name, row["package"], row["version"], ", ".join(row["hooks"]))
     out_console.print(table)
+
+
+@main.command("sample")
+@click.argument("corpus", metavar="CORPUS", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("-n", "size", required=True, type=int, help="How many comments to draw.")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
+              help="Coding sheet to write (CSV if it ends in .csv, else JSONL).")
+@click.option("--seed", default=0, show_default=True, help="Seed: the same seed draws the same ids.")
+@click.option("--by", help="Stratify by this field: proportional, at least one per value.")
+@click.option("--exclude", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL file whose ids are left out (already coded). Repeatable.")
+@click.option("--model", "-m", type=click.Path(exists=True, file_okay=False),
+              help="Trained model: draw the comments whose code scores sit nearest their "
+              "thresholds (uncertainty sampling) instead of random ones.")
+@codebook_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
+              help="Input format (default: by extension, .csv is CSV, anything else JSONL).")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
+@click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
+def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt, text_field,
+                   id_field):
+    """Draw N comments from CORPUS into a coding sheet for `themekit code`.
+
+    The draw is reproducible: a comment's place in the order is a hash of the seed and its
+    id. Bad records are reported, never silently lost. Uncertainty sampling needs --model:
+    rule scores are hand-set pattern weights, not uncertainties.
+
+    \b
+    Examples:
+      themekit sample comments.jsonl -n 200 -o sheet.jsonl
+      themekit sample comments.jsonl -n 200 -o sheet.csv --by source --seed 7
+      themekit sample comments.jsonl -n 100 -o round2.jsonl --exclude sheet.jsonl
+      themekit sample comments.jsonl -n 100 -o hard.jsonl --model models/mh --exclude gold.jsonl
+    """
+    from rich.text import Text
+
+    from themekit.pipeline import build_pipeline
+    from themekit.sample import draw_sample
+    from themekit.sheets import write_sheet
+
+    book = load_codebook(codebook)
+    nlp = build_pipeline(book, model) if model else None
+    with progress_bar("scoring", None) if nlp else _no_progress() as advance:
+        result = draw_sample(corpus, size, book, seed=seed, by=by, exclude=exclude, nlp=nlp,
+                             fmt=fmt, text_field=text_field, id_field=id_field, on_record=advance)
+    write_sheet(output, result.items, book)
+    for bad in result.bad[:5]:
+        err_console.print(Text.assemble(("rejected ", "yellow"), bad.describe()), highlight=False)
+    if len(result.bad) > 5:
+        err_console.print(f"[yellow]rejected[/] … and {len(result.bad) - 5} more", highlight=False)
+    for stratum, (available, drawn) in result.strata.items():
+        err_console.print(f"  {by} = {stratum}: {drawn} of {available}", highlight=False,
+                          markup=False)
+    if result.margins:
+        values = sorted(result.margins.values())
+        err_console.print(f"  distance to the nearest threshold: {values[0]:.3f} to "
+                          f"{values[-1]:.3f}", highlight=False)
+    err_console.print(
+        f"drew {len(result.items)} of {result.pool} comments (seed {seed}"
+        + (", by uncertainty" if nlp else "") + f") · excluded {result.excluded}"
+        f" · rejected {len(result.bad)} → {output}", highlight=False, markup=False,
+    )
+
+
+@contextmanager
+def _no_progress() -> Iterator[callable]:
+    yield lambda: None
+
+
+@main.command("code")
+@click.argument("sheet", metavar="SHEET", type=click.Path(exists=True, dir_okay=False))
+@click.option("--coder", required=True, help="Your name, recorded on every item you save.")
+@codebook_option
+def code_command(sheet, coder, codebook):
+    """Code a SHEET interactively in the terminal, one comment at a time.
+
+    Number keys pick a code in the highlighted tier (toggle in multi tiers and flags),
+    Tab or the arrow keys change tier, n saves and goes on, b goes back, s skips, q quits.
+    Every save rewrites the sheet atomically; a new run resumes at the first uncoded item.
+
+    \b
+    Examples:
+      themekit code sheet.jsonl --coder alice
+      themekit code disagreements.jsonl --coder adjudicator
+    """
+    from themekit.coder import run_coder
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ValueError("`themekit code` is interactive: run it in a terminal")
+    run_coder(sheet, load_codebook(codebook), coder, console=out_console)
+
+
+@main.command("agreement")
+@click.argument("sheets", metavar="SHEET SHEET [SHEET ...]", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
+@codebook_option
+@click.option("--bootstrap", default=1000, show_default=True,
+              help="Bootstrap resamples for the 95% intervals (0: no intervals).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--disagreements", "disagreements_path", type=click.Path(dir_okay=False),
+              help="Write the items the coders differ on as a sheet for adjudication.")
+@click.option("--texts", "texts_path", type=click.Path(exists=True, dir_okay=False),
+              help="Corpus (JSONL/CSV with id and text) that fills in the comment text of the "
+              "--disagreements sheet when the coders' sheets carry none.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write every figure to this JSON file.")
+def agreement_command(sheets, codebook, bootstrap, seed, disagreements_path, texts_path,
+                      json_path):
+    """Inter-coder agreement between coding sheets (one coder each), per tier and per code:
+    percent agreement, Cohen's kappa (two coders) and Krippendorff's alpha (nominal, any
+    number of coders), each with a 95% bootstrap interval over items.
+
+    Items coded by fewer than two coders are dropped and counted. Multi-tier codes count
+    as 0/1 variables, parents derived from their children.
+
+    \b
+    Examples:
+      themekit agreement alice.jsonl bob.jsonl
+      themekit agreement a.jsonl b.jsonl c.jsonl --json agreement.json
+      themekit agreement alice.jsonl bob.jsonl --disagreements adjudicate.jsonl
+      themekit agreement gold-a.jsonl gold-b.jsonl --disagreements adj.jsonl --texts corpus.jsonl
+    """
+    from themekit.agreement import (
+        agreement_table,
+        measure_agreement,
+        write_adjudication_sheet,
+        write_json,
+    )
+
+    book = load_codebook(codebook)
+    result, codings = measure_agreement(list(sheets), book, n_bootstrap=bootstrap, seed=seed)
+    # piped or captured output is not cut to 80 columns: the intervals stay on one line
+    console = out_console if out_console.is_terminal else Console(width=140)
+    console.print(agreement_table(result))
+    for coder in result.coders:
+        err_console.print(f"  {coder}: {result.coded[coder]} coded of {result.rows_read[coder]}"
+                          " rows", highlight=False, markup=False)
+    for pair, shared in result.pairs.items():
+        err_console.print(f"  {pair}: {shared} items coded by both", highlight=False,
+                          markup=False)
+    err_console.print(f"{result.items} items coded by anyone · {result.disagreements} with a "
+                      "disagreement in at least one tier or flag", highlight=False, markup=False)
+    if disagreements_path:
+        count = write_adjudication_sheet(disagreements_path, codings, book, texts_path)
+        err_console.print(f"{count} items to adjudicate → {disagreements_path}",
+                          highlight=False, markup=False)
+    if json_path:
+        write_json(result, json_path)
+        err_console.print(f"figures → {json_path}", highlight=False, markup=False)
+
+
+@main.command("export")
+@click.argument("coded_path", metavar="CODED", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv-matrix"]), default="csv-matrix",
+              show_default=True, help="csv-matrix: one row per comment, 0/1 per code.")
+@click.option("--output", "-o", required=True, type=click.Path(allow_dash=True, dir_okay=False),
+              help="File to write ('-' for stdout).")
+@codebook_option
+def export_command(coded_path, fmt, output, codebook):
+    """Export a coded file (from annotate), a gold file or a coding sheet for statistics
+    software: id, a 0/1 column per code (parents included), a column per exclusive tier
+    with its code, and a 0/1 column per privacy flag. No text is written.
+
+    \b
+    Examples:
+      themekit export coded.jsonl --format csv-matrix -o matrix.csv
+      themekit export sheet.jsonl -o coded-by-hand.csv
+    """
+    from themekit.export import export_matrix
+
+    summary = export_matrix(coded_path, load_codebook(codebook), output)
+    err_console.print(
+        f"{summary.rows} rows × {summary.columns} columns → {output}"
+        + (f" ({summary.skipped} uncoded items left out)" if summary.skipped else ""),
+        highlight=False, markup=False,
+    )
+
+
+@codebook.command("export")
+@click.argument("path", metavar="CODEBOOK")
+@click.option("--format", "fmt", type=click.Choice(["qdc"]), default="qdc", show_default=True,
+              help="qdc: REFI-QDA Codebook XML, read by ATLAS.ti, MAXQDA, NVivo, QualCoder.")
+@click.option("--output", "-o", required=True, type=click.Path(allow_dash=True, dir_okay=False),
+              help="File to write, e.g. codebook.qdc ('-' for stdout).")
+def codebook_export(path, fmt, output):
+    """Export a codebook (file or registered name) for QDA software: tiers become
+    top-level codes that cannot be coded, parents nest their children, definitions go
+    into Description, and GUIDs are stable across exports.
+
+    \b
+    Example:
+      themekit codebook export llm-mental-health --format qdc -o llm-mental-health.qdc
+    """
+    from themekit.export import write_qdc
+
+    book = load_codebook(path)
+    write_qdc(book, output)
+    err_console.print(f"{book.ref}: {len(book.tiers)} tiers, {len(book.codes)} codes → {output}",
+                      highlight=False, markup=False)
