@@ -146,3 +146,35 @@ def test_cli_codebook_export_and_export(tmp_path, mh, schema):
     assert result.exit_code == 0, result.output
     assert "1 rows" in result.output
     assert read_csv(out)[0]["neutral"] == "1"
+
+
+def test_training_export_is_accepted_by_the_trainer(tmp_path, mh):
+    from themekit.train import read_training_file
+
+    sheet = tmp_path / "sheet.jsonl"
+    sheet.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "x", "text": "it listens at 3am", "experience": "personal_use",
+         "attitude": "positive", "themes": ["accessibility", "emotional_support"],
+         "flags": [], "coder": "ann", "coders": {"a": {}}},
+        {"id": "y", "text": "t", "experience": None, "attitude": None, "themes": [],
+         "flags": [], "coder": None},
+    ]), encoding="utf-8")
+    out = tmp_path / "train.jsonl"
+    result = CliRunner().invoke(main, ["export", str(sheet), "--format", "training",
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 rows" in result.output and "1 uncoded" in result.output
+    row = json.loads(out.read_text())
+    assert row == {"id": "x", "text": "it listens at 3am", "experience": "personal_use",
+                   "attitude": "positive", "themes": ["accessibility", "emotional_support"],
+                   "flags": [], "meta": {"coder": "ann"}}
+    read_training_file(out, mh)  # raises on any field the trainer does not take
+
+
+def test_training_export_needs_text(tmp_path, mh):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "x", "experience": "personal_use", "attitude": "neutral",
+                                "themes": [], "flags": []}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["export", str(gold), "--format", "training",
+                                       "-o", str(tmp_path / "t.jsonl")])
+    assert result.exit_code == 1 and "line 1, field 'text': missing" in result.output

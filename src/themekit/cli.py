@@ -329,9 +329,11 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
                              fmt=fmt, text_field=text_field, id_field=id_field, on_record=advance)
     write_sheet(output, result.items, book)
     for bad in result.bad[:5]:
-        err_console.print(Text.assemble(("rejected ", "yellow"), bad.describe()), highlight=False)
+        err_console.print(Text.assemble(("rejected ", "yellow"), bad.describe()),
+                          highlight=False, soft_wrap=True)
     if len(result.bad) > 5:
-        err_console.print(f"[yellow]rejected[/] … and {len(result.bad) - 5} more", highlight=False)
+        err_console.print(f"[yellow]rejected[/] … and {len(result.bad) - 5} more",
+                          highlight=False)
     for stratum, (available, drawn) in result.strata.items():
         err_console.print(f"  {by} = {stratum}: {drawn} of {available}", highlight=False,
                           markup=False)
@@ -342,7 +344,8 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
     err_console.print(
         f"drew {len(result.items)} of {result.pool} comments (seed {seed}"
         + (", by uncertainty" if nlp else "") + f") · excluded {result.excluded}"
-        f" · rejected {len(result.bad)} → {output}", highlight=False, markup=False,
+        f" · rejected {len(result.bad)} → {output}",
+        highlight=False, markup=False, soft_wrap=True,
     )
 
 
@@ -418,45 +421,55 @@ def agreement_command(sheets, codebook, bootstrap, seed, disagreements_path, tex
     console.print(agreement_table(result))
     for coder in result.coders:
         err_console.print(f"  {coder}: {result.coded[coder]} coded of {result.rows_read[coder]}"
-                          " rows", highlight=False, markup=False)
+                          " rows", highlight=False, markup=False, soft_wrap=True)
     for pair, shared in result.pairs.items():
         err_console.print(f"  {pair}: {shared} items coded by both", highlight=False,
                           markup=False)
     err_console.print(f"{result.items} items coded by anyone · {result.disagreements} with a "
-                      "disagreement in at least one tier or flag", highlight=False, markup=False)
+                      "disagreement in at least one tier or flag",
+                      highlight=False, markup=False, soft_wrap=True)
     if disagreements_path:
         count = write_adjudication_sheet(disagreements_path, codings, book, texts_path)
         err_console.print(f"{count} items to adjudicate → {disagreements_path}",
-                          highlight=False, markup=False)
+                          highlight=False, markup=False, soft_wrap=True)
     if json_path:
         write_json(result, json_path)
-        err_console.print(f"figures → {json_path}", highlight=False, markup=False)
+        err_console.print(f"figures → {json_path}", highlight=False, markup=False, soft_wrap=True)
 
 
 @main.command("export")
 @click.argument("coded_path", metavar="CODED", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["csv-matrix"]), default="csv-matrix",
-              show_default=True, help="csv-matrix: one row per comment, 0/1 per code.")
+@click.option("--format", "fmt", type=click.Choice(["csv-matrix", "training"]),
+              default="csv-matrix", show_default=True,
+              help="csv-matrix: one row per comment, 0/1 per code. training: the coded items "
+              "as `themekit train` input (id, text, codes per tier, flags).")
 @click.option("--output", "-o", required=True, type=click.Path(allow_dash=True, dir_okay=False),
               help="File to write ('-' for stdout).")
 @codebook_option
 def export_command(coded_path, fmt, output, codebook):
-    """Export a coded file (from annotate), a gold file or a coding sheet for statistics
-    software: id, a 0/1 column per code (parents included), a column per exclusive tier
-    with its code, and a 0/1 column per privacy flag. No text is written.
+    """Export a coded file (from annotate), a gold file or a coding sheet. csv-matrix is
+    for statistics software: id, a 0/1 column per code (parents included), a column per
+    exclusive tier with its code, and a 0/1 column per privacy flag; no text is written.
+    training turns a hand-coded sheet into training data for `themekit train`.
 
     \b
     Examples:
       themekit export coded.jsonl --format csv-matrix -o matrix.csv
       themekit export sheet.jsonl -o coded-by-hand.csv
+      themekit export adjudicated.jsonl --format training -o train.jsonl
     """
-    from themekit.export import export_matrix
+    from themekit.export import export_matrix, export_training
 
-    summary = export_matrix(coded_path, load_codebook(codebook), output)
+    book = load_codebook(codebook)
+    if fmt == "training":
+        summary = export_training(coded_path, book, output)
+    else:
+        summary = export_matrix(coded_path, book, output)
+    shape = f" × {summary.columns} columns" if summary.columns else ""
     err_console.print(
-        f"{summary.rows} rows × {summary.columns} columns → {output}"
+        f"{summary.rows} rows{shape} → {output}"
         + (f" ({summary.skipped} uncoded items left out)" if summary.skipped else ""),
-        highlight=False, markup=False,
+        highlight=False, markup=False, soft_wrap=True,
     )
 
 
@@ -480,4 +493,4 @@ def codebook_export(path, fmt, output):
     book = load_codebook(path)
     write_qdc(book, output)
     err_console.print(f"{book.ref}: {len(book.tiers)} tiers, {len(book.codes)} codes → {output}",
-                      highlight=False, markup=False)
+                      highlight=False, markup=False, soft_wrap=True)

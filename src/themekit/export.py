@@ -1,8 +1,12 @@
-"""Exports for other tools: a 0/1 code matrix (CSV) and the codebook as REFI-QDA (.qdc).
+"""Exports for other tools: a 0/1 code matrix (CSV), training data, and the codebook as
+REFI-QDA (.qdc).
 
 The matrix is what statistics packages want: one row per coded comment, one 0/1 column per
 code (parents included, named by code id), one column per exclusive tier holding its code,
 one 0/1 column per privacy flag the codebook detects. No text leaves in it.
+
+Training data is what `themekit train` reads: the coded items of a sheet as id, text, one
+field per tier (leaf codes), flags, and the coder under `meta`.
 
 The .qdc file follows the REFI-QDA Codebook standard (urn:QDA-XML:codebook:1.0), which QDA
 packages such as ATLAS.ti, MAXQDA, NVivo and QualCoder import: each tier becomes a top-level
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from themekit.codebook import Code, Codebook, Tier
-from themekit.io import AtomicWriter
+from themekit.io import AtomicWriter, InputError
 from themekit.sheets import read_sheet, with_parents
 
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -32,11 +36,11 @@ TIER_COLOURS = ("#1F77B4", "#D62728", "#2CA02C", "#9467BD", "#FF7F0E", "#8C564B"
 
 
 @dataclass(frozen=True)
-class MatrixSummary:
+class ExportSummary:
     rows: int
     skipped: int
     """Items of a sheet that are not coded yet (left out, not written as zeros)."""
-    columns: int
+    columns: int | None = None
 
 
 def matrix_columns(codebook: Codebook) -> list[str]:
@@ -53,7 +57,7 @@ def matrix_columns(codebook: Codebook) -> list[str]:
     return columns
 
 
-def export_matrix(coded: str | Path, codebook: Codebook, output: str) -> MatrixSummary:
+def export_matrix(coded: str | Path, codebook: Codebook, output: str) -> ExportSummary:
     """Write the 0/1 matrix of a coded file (annotate output, a gold file or a sheet)."""
     items = read_sheet(coded, codebook)
     columns = matrix_columns(codebook)
@@ -74,7 +78,28 @@ def export_matrix(coded: str | Path, codebook: Codebook, output: str) -> MatrixS
                           *(item.codes[t] for t in exclusive),
                           *(int(f in item.flags) for f in codebook.detectors)])
             rows += 1
-    return MatrixSummary(rows, len(items) - rows, len(columns))
+    return ExportSummary(rows, len(items) - rows, len(columns))
+
+
+def export_training(coded: str | Path, codebook: Codebook, output: str) -> ExportSummary:
+    """Write the coded items of a sheet (or gold/coded file) as `themekit train` input."""
+    items = read_sheet(coded, codebook)
+    coded_items = [item for item in items if item.is_coded(codebook)]
+    for item in coded_items:
+        if not item.text:
+            raise InputError(f"{coded}, line {item.line}, field 'text': missing; training "
+                             "needs the comment (give a sheet made by `themekit sample`)")
+    with AtomicWriter(output) as writer:
+        for item in coded_items:
+            row = {"id": item.id, "text": item.text}
+            for tier in codebook.tiers:
+                value = item.codes[tier.id]
+                row[tier.id] = list(value) if isinstance(value, tuple) else value
+            row["flags"] = list(item.flags)
+            if item.coder:
+                row["meta"] = {"coder": item.coder}
+            writer.write_json(row)
+    return ExportSummary(len(coded_items), len(items) - len(coded_items))
 
 
 def code_guid(codebook: Codebook, item_id: str) -> str:
