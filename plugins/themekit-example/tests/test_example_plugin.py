@@ -10,12 +10,16 @@ from themekit.plugins import get_plugin_manager, reset_plugin_caches
 
 @pytest.fixture
 def example_registered():
+    """Register the plugin as its entry point would, unless it is installed and loaded."""
     pm = get_plugin_manager()
-    pm.register(themekit_example, name="example")
-    reset_plugin_caches()
+    installed = pm.get_plugin("example") is not None
+    if not installed:
+        pm.register(themekit_example, name="example")
+        reset_plugin_caches()
     yield
-    pm.unregister(name="example")
-    reset_plugin_caches()
+    if not installed:
+        pm.unregister(name="example")
+        reset_plugin_caches()
 
 
 def test_codebook_and_detector_are_usable_by_name(example_registered):
