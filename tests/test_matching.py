@@ -13,6 +13,9 @@ TEXTS = [
     "It really helped me so much", "not that helpful tbh", "at 3 am nobody is up", "",
     "my sister uses it for homework", "I will try it", "When I feel anxious I vent",
     "nothing relevant here at all", "I tried the app and it kept telling me to breathe",
+    # long texts: matches near the ends and in the middle of several windows
+    "I talk to it " + "filler words that go on and on " * 40 + "and my replika and I vent to her",
+    "it helped me " * 30,
 ]
 
 

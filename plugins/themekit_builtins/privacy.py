@@ -46,14 +46,14 @@ def _phrase(*words: str) -> list[dict]:
 
 HEALTH_PATTERNS = [
     # "my depression", "my social anxiety", "my adhd meds"
-    [{"LOWER": "my"}, {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "*"},
+    [{"LOWER": "my"}, {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "{,3}"},
      {"LOWER": {"IN": CONDITIONS}}],
     # "I have bipolar", "I've got severe anxiety", "i have been diagnosed with ptsd"
     [{"LOWER": {"IN": ["i", "ive", "i've"]}},
      {"LOWER": {"IN": ["have", "'ve", "’ve", "had", "got", "been", "was", "suffer", "struggle",
-                       "deal", "live", "am", "'m", "’m", "m"]}, "OP": "+"},
-     {"LOWER": {"IN": ["diagnosed", "from", "with"]}, "OP": "*"},
-     {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "*"},
+                       "deal", "live", "am", "'m", "’m", "m"]}, "OP": "{1,3}"},
+     {"LOWER": {"IN": ["diagnosed", "from", "with"]}, "OP": "{,2}"},
+     {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "{,3}"},
      {"LOWER": {"IN": CONDITIONS}}],
     # "I'm bipolar", "i am autistic"
     [{"LOWER": {"IN": ["i", "im", "i'm"]}}, {"LOWER": {"IN": FIRST_PERSON_BE}, "OP": "?"},
@@ -61,7 +61,7 @@ HEALTH_PATTERNS = [
     # "I'm on sertraline", "i take lexapro", "my meds"
     [{"LOWER": {"IN": ["i", "im", "i'm"]}},
      {"LOWER": {"IN": [*FIRST_PERSON_BE, "take", "started", "was", "been", "stopped", "quit"]},
-      "OP": "*"},
+      "OP": "{,3}"},
      {"LOWER": {"IN": ["on", "taking"]}, "OP": "?"}, {"LOWER": {"IN": MEDICATIONS}}],
     [{"LOWER": "my"}, {"LOWER": {"IN": MEDICATIONS}}],
 ]

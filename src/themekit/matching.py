@@ -1,10 +1,15 @@
-"""A spaCy Matcher that only runs the patterns a document can possibly match.
+"""A spaCy Matcher that only runs patterns where a document can possibly match them.
 
-spaCy's Matcher tries every token pattern at every token, which makes a few hundred rule
-patterns cost several times the tokenizer. Most patterns have a token that must be present
-(a word list, an exact word, a shape); when a document holds none of that token's values,
-the pattern cannot match and is skipped. The check is a set look-up on the document's
-attribute arrays, so skipping is exact: results equal the plain Matcher's.
+spaCy's Matcher tries every token pattern at every token, and a pattern with a word list
+(`{"LOWER": {"IN": [...]}}`) makes it build a Python object for every token: a few dozen
+rule patterns then cost several times the tokenizer. Two exact short cuts:
+
+- Most patterns have a token that must be present (a word list, an exact word, a shape).
+  When a document holds none of its values, the pattern cannot match and is skipped.
+- A pattern of bounded length L (no `*` or `+`) can only match within L tokens of one of
+  those required tokens, so it runs on those windows of the document, not the whole text.
+
+The checks read the document's attribute arrays, so results equal the plain Matcher's.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy
 from spacy.attrs import LOWER, ORTH, PREFIX, SHAPE
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
@@ -21,10 +27,23 @@ ANCHOR_ATTRS = {"LOWER": LOWER, "ORTH": ORTH, "TEXT": ORTH, "SHAPE": SHAPE, "PRE
 Requirement = tuple[int, frozenset[int]]
 
 
+class _Entry:
+    """One pattern: its own Matcher, the tokens it requires and its longest match."""
+
+    def __init__(self, matcher: Matcher, requirements: list[Requirement], max_length: int | None):
+        self.matcher = matcher
+        self.requirements = requirements
+        self.max_length = max_length
+        # the rarest-looking requirement (fewest accepted values) places the windows
+        self.window_anchor = min(requirements, key=lambda r: len(r[1])) if requirements else None
+        if self.window_anchor:
+            self.anchor_values = numpy.fromiter(self.window_anchor[1], dtype=numpy.uint64)
+
+
 class AnchoredMatcher:
     def __init__(self, vocab: Vocab) -> None:
         self.vocab = vocab
-        self._entries: list[tuple[list[Requirement], Matcher]] = []
+        self._entries: list[_Entry] = []
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -32,20 +51,35 @@ class AnchoredMatcher:
     def add(self, key: str, pattern: list[dict[str, Any]], greedy: str | None = None) -> None:
         matcher = Matcher(self.vocab)
         matcher.add(key, [pattern], greedy=greedy)
-        self._entries.append((self._requirements(pattern), matcher))
+        self._entries.append(_Entry(matcher, self._requirements(pattern), _max_length(pattern)))
 
     def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        if not len(doc):
+            return []
+        arrays: dict[int, numpy.ndarray] = {}
         present: dict[int, set[int]] = {}
+
+        def array(attr: int) -> numpy.ndarray:
+            if attr not in arrays:
+                arrays[attr] = doc.to_array(attr)
+            return arrays[attr]
 
         def values(attr: int) -> set[int]:
             if attr not in present:
-                present[attr] = set(doc.to_array(attr).tolist()) if len(doc) else set()
+                present[attr] = set(array(attr).tolist())
             return present[attr]
 
         matches = []
-        for requirements, matcher in self._entries:
-            if all(not wanted.isdisjoint(values(attr)) for attr, wanted in requirements):
-                matches.extend(matcher(doc))
+        for entry in self._entries:
+            if not all(not wanted.isdisjoint(values(attr)) for attr, wanted in entry.requirements):
+                continue
+            if entry.max_length is None or entry.window_anchor is None:
+                matches.extend(entry.matcher(doc))
+                continue
+            hits = numpy.flatnonzero(numpy.isin(array(entry.window_anchor[0]), entry.anchor_values))
+            for start, end in _windows(hits, entry.max_length, len(doc)):
+                matches.extend((key, start + s, start + e)
+                               for key, s, e in entry.matcher(doc[start:end]))
         return matches
 
     def _requirements(self, pattern: Iterable[dict[str, Any]]) -> list[Requirement]:
@@ -62,6 +96,32 @@ class AnchoredMatcher:
                     )
                     break
         return requirements
+
+
+def _max_length(pattern: list[dict[str, Any]]) -> int | None:
+    """The most tokens a match can span, or None when a `*`, `+` or `{n,}` makes it unbounded."""
+    total = 0
+    for spec in pattern:
+        op = spec.get("OP")
+        if op in (None, "?", "!", "!?"):
+            total += 1
+        elif op.startswith("{") and not op.endswith(",}"):
+            total += int(op.strip("{}").split(",")[-1])
+        else:
+            return None
+    return total
+
+
+def _windows(hits: numpy.ndarray, length: int, n_tokens: int) -> list[tuple[int, int]]:
+    """Merged token windows [start, end) within `length` tokens of each hit."""
+    windows: list[tuple[int, int]] = []
+    for hit in hits.tolist():
+        start, end = max(0, hit - length + 1), min(n_tokens, hit + length)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
 
 
 def _is_required(op: str | None) -> bool:
