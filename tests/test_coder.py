@@ -160,6 +160,16 @@ def test_run_coder_treats_ctrl_c_as_quit(sheet, mh):
     assert state.finished and "0 of 3 items coded" in state.message
 
 
+def test_code_command_needs_a_terminal(sheet):
+    from click.testing import CliRunner
+
+    from themekit.cli import main
+
+    result = CliRunner().invoke(main, ["code", str(sheet), "--coder", "dan"])
+    assert result.exit_code == 1 and "interactive" in result.output
+    assert all(row["coder"] is None for row in map(json.loads, sheet.read_text().splitlines()))
+
+
 # --- the real thing, in a terminal ------------------------------------------------------
 
 def _tmux(*args: str) -> str:
