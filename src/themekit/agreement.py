@@ -30,13 +30,13 @@ from rich.table import Table
 from sklearn.metrics import cohen_kappa_score
 
 from themekit.codebook import Codebook
+from themekit.coded import with_ancestors
 from themekit.io import AtomicWriter
 from themekit.sheets import (
     SheetItem,
     blank_item,
     read_sheet,
     read_texts,
-    with_parents,
     write_sheet,
 )
 
@@ -248,7 +248,7 @@ def _variables(codebook: Codebook) -> list[Variable]:
             out.append((tier.id, None, "exact set", lambda it, t=tier.id: _tier_value(it, t)))
             for code in tier.codes:
                 out.append((tier.id, code, "binary", lambda it, t=tier.id, c=code: int(
-                    c in with_parents(codebook, it.codes[t] or ()))))
+                    c in with_ancestors(codebook, it.codes[t] or ()))))
     if codebook.detectors:
         out.append((FLAGS, None, "exact set", lambda it: it.flags))
     for flag in codebook.detectors:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from themekit.codebook import Code, Codebook, Tier
 from themekit.io import AtomicWriter, InputError
-from themekit.sheets import read_sheet, with_parents
+from themekit.coded import with_ancestors
+from themekit.sheets import read_sheet
 
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
 QDC_SCHEMA = "http://schema.qdasoftware.org/versions/Codebook/v1.0/Codebook.xsd"
@@ -72,7 +73,7 @@ def export_matrix(coded: str | Path, codebook: Codebook, output: str) -> ExportS
             assigned: set[str] = set()
             for tier in codebook.tiers:
                 value = item.codes[tier.id]
-                assigned |= with_parents(codebook, [value] if isinstance(value, str) else value)
+                assigned |= with_ancestors(codebook, [value] if isinstance(value, str) else value)
             out.writerow([item.id,
                           *(int(c in assigned) for c in codebook.codes),
                           *(item.codes[t] for t in exclusive),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from themekit.codebook import Codebook
+from themekit.coded import with_ancestors
 from themekit.io import AtomicWriter, InputError, Record, read_jsonl, read_records
 
 CODED_KEY = "themekit"
@@ -75,16 +76,6 @@ def leaf_codes(codebook: Codebook, codes: Iterable[str]) -> tuple[str, ...]:
     """The leaf codes among `codes`, in codebook order (parents are implied, not coded)."""
     chosen = set(codes)
     return tuple(c for c in codebook.codes if c in chosen and not codebook.children(c))
-
-
-def with_parents(codebook: Codebook, codes: Iterable[str]) -> set[str]:
-    """The codes plus every ancestor they imply (a child implies its parent)."""
-    out: set[str] = set()
-    for code in codes:
-        while code is not None and code not in out:
-            out.add(code)
-            code = codebook.codes[code].parent
-    return out
 
 
 def read_sheet(path: str | Path, codebook: Codebook) -> list[SheetItem]:
@@ -224,7 +215,7 @@ def _parse_tier(codebook: Codebook, tier_id: str, value: Any, where: str, field:
     for code in value:
         _check_code(code, tier.codes, where, field)
     leaves = leaf_codes(codebook, value)
-    implied = with_parents(codebook, leaves)
+    implied = with_ancestors(codebook, leaves)
     for code in value:
         if code not in implied:
             children = ", ".join(c.id for c in codebook.children(code))
