@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from themekit import __version__
-from themekit.codebook import Codebook, CodebookError, load_codebook
+from themekit.codebook import COMBINE_POLICIES, Codebook, CodebookError, load_codebook
 from themekit.io import InputError
 from themekit.plugins import PluginError
 
@@ -87,8 +87,13 @@ def count_lines(path: str) -> int | None:
 @click.option("--redact", is_flag=True,
               help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] [@USER].")
 @click.option("--batch-size", default=256, show_default=True, help="Documents per nlp.pipe batch.")
+@click.option("--combine", type=click.Choice(COMBINE_POLICIES),
+              help="One combine policy for every code, instead of the codebook's (with --model; "
+              "`model` gives model-only codes, `rules` rules-only).")
+@click.option("--quantize", is_flag=True,
+              help="With --model: int8 dynamic quantization of the transformer (faster on CPU).")
 def annotate(input_path, output, codebook, model, fmt, text_field, id_field, errors_path, strict,
-             redact, batch_size):
+             redact, batch_size, combine, quantize):
     """Code every comment in INPUT (JSONL or CSV, '-' for stdin) with a codebook.
 
     Each output line is the input object with a `themekit` object added: codes per tier,
@@ -100,12 +105,14 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
       themekit annotate comments.jsonl -o coded.jsonl
       themekit annotate comments.csv -o coded.jsonl --text-field body --redact
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
+      themekit annotate comments.jsonl -o model-only.jsonl --model models/mh --combine model
+      themekit annotate comments.jsonl -o coded.jsonl --model models/mh --quantize
       cat comments.jsonl | themekit annotate - -o - > coded.jsonl
     """
     from themekit.annotate import StrictModeError, annotate_file
     from themekit.pipeline import build_pipeline
 
-    nlp = build_pipeline(load_codebook(codebook), model)
+    nlp = build_pipeline(load_codebook(codebook), model, combine=combine, quantize=quantize)
     with progress_bar("coding", count_lines(input_path)) as advance:
         try:
             summary = annotate_file(
@@ -122,6 +129,73 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
         f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else ""),
         highlight=False,
     )
+
+
+@main.command()
+@click.argument("train_path", metavar="TRAIN", type=click.Path(exists=True, dir_okay=False))
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="Model directory to write (a spaCy pipeline plus themekit-model.json).")
+@click.option("--dev", "dev_path", type=click.Path(exists=True, dir_okay=False),
+              help="Dev JSONL in the same format (default: a seeded split of TRAIN).")
+@click.option("--dev-split", default=0.2, show_default=True,
+              help="Share of TRAIN held out as dev data when no --dev is given.")
+@codebook_option
+@click.option("--base", help="Base transformer: a local Hugging Face model folder "
+              "(default: the packaged all-MiniLM-L6-v2).")
+@click.option("--epochs", default=10, show_default=True, help="Passes over the training data.")
+@click.option("--seed", default=0, show_default=True, help="Seed for the split, order and init.")
+@click.option("--batch-size", default=16, show_default=True, help="Examples per update.")
+@click.option("--max-length", default=128, show_default=True,
+              help="Wordpieces kept per comment (longer comments are truncated).")
+@click.option("--learn-rate", default=1e-4, show_default=True,
+              help="Peak learning rate (linear warm-up over 10% of steps, then linear decay).")
+def train(train_path, output, dev_path, dev_split, codebook, base, epochs, seed, batch_size,
+          max_length, learn_rate):
+    """Train the transformer text categorizer for a codebook from TRAIN, a JSONL file of
+    {"id", "text", TIER: codes...} lines (the gold format plus text).
+
+    Every line is validated before training starts. The epoch with the best dev macro-F1
+    is kept, per-code thresholds are tuned on the dev data, and the output directory gets
+    a model card (themekit-model.json) with data hashes, seed, thresholds and dev metrics.
+    Works offline: set HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1.
+
+    \b
+    Examples:
+      themekit train codebooks/llm-mental-health/train.jsonl -o models/mh
+      themekit train train.jsonl -o models/mh --dev dev.jsonl --epochs 6 --seed 1
+      themekit train train.jsonl -o models/custom --codebook my-codebook.yaml
+      themekit annotate comments.jsonl -o coded.jsonl --model models/mh
+    """
+    from rich.text import Text
+
+    from themekit.model_card import CARD_FILE, render_card
+    from themekit.train import TrainOptions, train_model
+
+    options = TrainOptions(epochs=epochs, seed=seed, batch_size=batch_size,
+                           max_length=max_length, learn_rate=learn_rate, dev_split=dev_split)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console,
+                  disable=not err_console.is_terminal) as progress:
+        task = progress.add_task("training", total=None)
+
+        def show_epoch(report):
+            tiers = " · ".join(f"{t} {f:.3f}" for t, f in report.tier_f1.items())
+            mark = "  [green]★ best[/]" if report.best else ""
+            err_console.print(f"epoch {report.epoch:>2}/{epochs}  loss {report.loss:.4f}  "
+                              f"dev macro-F1 [bold]{report.macro_f1:.3f}[/] ({tiers})  "
+                              f"{report.seconds:.0f}s{mark}", highlight=False, soft_wrap=True)
+
+        result = train_model(
+            train_path, output, load_codebook(codebook), dev_path=dev_path, base=base,
+            options=options,
+            on_warning=lambda m: err_console.print(Text.assemble(("warning: ", "yellow"), m)),
+            on_start=lambda total: progress.update(task, total=total),
+            on_step=lambda: progress.advance(task),
+            on_epoch=show_epoch,
+        )
+    err_console.print(render_card(result.card))
+    err_console.print(f"model → {result.model_dir} (card: {result.model_dir / CARD_FILE}), "
+                      f"trained in {result.card['training_seconds']:.0f}s", highlight=False)
 
 
 @main.command("report")
@@ -186,7 +260,10 @@ def report_command(coded_path, codebook, by, fmt, output, html_path, calibration
               help="Field holding the id in both files.")
 @click.option("--codebook", "-c", default=None,
               help="Codebook name or YAML path (default: the one named in the records).")
-def evaluate_command(coded_path, gold_path, json_path, id_field, codebook):
+@click.option("--compare", "others", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Another coded file to score beside CODED (repeatable): one side-by-side "
+              "table of macro-F1 and kappa per tier.")
+def evaluate_command(coded_path, gold_path, json_path, id_field, codebook, others):
     """Score a coded file against hand-coded GOLD labels, matched by id: precision, recall,
     F1 and support per code; accuracy, macro-F1 and Cohen's kappa per tier (and for flags
     when the gold has them). Only ids present in both files are scored.
@@ -195,9 +272,18 @@ def evaluate_command(coded_path, gold_path, json_path, id_field, codebook):
     Examples:
       themekit evaluate coded.jsonl gold.jsonl
       themekit evaluate coded.jsonl gold.jsonl --json eval.json
+      themekit evaluate rules.jsonl gold.jsonl --compare model-only.jsonl --compare both.jsonl
     """
-    from themekit.evaluate import evaluate_files, render_rich, write_json
+    from themekit.evaluate import (compare_files, evaluate_files, render_comparison,
+                                   render_rich, write_comparison_json, write_json)
 
+    if others:
+        results = compare_files([coded_path, *others], gold_path, id_field, codebook)
+        out_console.print(render_comparison(results))
+        if json_path:
+            write_comparison_json(results, json_path)
+            err_console.print(f"metrics → {json_path}", highlight=False)
+        return
     result = evaluate_files(coded_path, gold_path, id_field=id_field, codebook=codebook)
     out_console.print(render_rich(result))
     if json_path:

@@ -86,6 +86,7 @@ def score_codes(examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
     default_config={
         "codebook": "llm-mental-health",
         "thresholds": {},
+        "combine": None,
         "scorer": {"@scorers": "themekit.codes_scorer.v1"},
     },
     default_score_weights={"cats_macro_f": 1.0},
@@ -95,9 +96,10 @@ def make_themekit(
     name: str,
     codebook: str,
     thresholds: dict[str, float],
+    combine: str | None,
     scorer: Callable[..., dict[str, Any]] | None,
 ) -> ThemekitComponent:
-    return ThemekitComponent(nlp, name, codebook, thresholds, scorer)
+    return ThemekitComponent(nlp, name, codebook, thresholds, scorer, combine)
 
 
 class ThemekitComponent:
@@ -115,10 +117,12 @@ class ThemekitComponent:
         codebook: str | Codebook,
         thresholds: dict[str, float] | None = None,
         scorer: Callable[..., dict[str, Any]] | None = score_codes,
+        combine: str | None = None,
     ) -> None:
         self.nlp = nlp
         self.name = name
         self.thresholds = dict(thresholds or {})
+        self.combine = combine  # one policy for every code, overriding the codebook's
         self.scorer = scorer
         self._codebook_ref = codebook
         self._codebook: Codebook | None = None
@@ -133,6 +137,8 @@ class ThemekitComponent:
         return self._codebook
 
     def _set_codebook(self, codebook: Codebook) -> None:
+        if self.combine:
+            codebook = codebook.with_combine(self.combine)
         self._codebook = codebook
         self.evidence_finders = [s.build(self.nlp, codebook)
                                  for s in registered_evidence_sources().values()]

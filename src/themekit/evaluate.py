@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -257,3 +257,36 @@ def render_rich(result: Evaluation) -> RenderableType:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def compare_files(
+    coded_paths: Sequence[str | Path],
+    gold_path: str | Path,
+    id_field: str = "id",
+    codebook: str | Path | None = None,
+) -> list[Evaluation]:
+    """Evaluate several coded files of the same comments against one gold file."""
+    return [evaluate_files(path, gold_path, id_field, codebook) for path in coded_paths]
+
+
+def render_comparison(results: Sequence[Evaluation]) -> RenderableType:
+    """Side by side: macro-F1 and kappa per tier for several coded files on one gold file
+    (e.g. rules only, model only and model + rules, from `annotate --combine`)."""
+    table = Table("tier", title=f"macro-F1 / kappa against {results[0].gold}",
+                  title_justify="left", caption="n = gold ids found in each coded file")
+    for result in results:
+        table.add_column(f"{result.system}\n(n={result.n})", justify="right", overflow="fold")
+    for tier in results[0].tiers:
+        table.add_row(tier, *(f"{_fmt(r.tiers[tier].macro_f1)} / {_fmt(r.tiers[tier].kappa)}"
+                              for r in results))
+    if all(r.flags for r in results):
+        table.add_row(FLAGS, *(f"{_fmt(r.flags.macro_f1)} / {_fmt(r.flags.kappa)}"
+                               for r in results))
+    return table
+
+
+def write_comparison_json(results: Sequence[Evaluation], path: str | Path) -> None:
+    """Every system's metrics, in the order given, as one JSON object."""
+    with AtomicWriter(str(path)) as writer:
+        writer.stream.write(json.dumps({"systems": [r.to_json() for r in results]}, indent=2)
+                            + "\n")

@@ -1,29 +1,80 @@
-"""Build the spaCy pipeline that codes documents: rules only, or a trained model directory."""
+"""Build the spaCy pipeline that codes documents: rules only, or a trained model directory.
+
+Batching needs no help here: spacy-transformers already sorts each `nlp.pipe` batch by
+length and cuts it into sub-batches of at most `max_batch_items` padded tokens, so
+annotate's batch size is the sorting window (see docs/model.md).
+"""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import spacy
 from spacy.language import Language
 
-from themekit.codebook import Codebook
+from themekit.codebook import COMBINE_POLICIES, Codebook
+
+TRANSFORMER = "transformer"
 
 
-def build_pipeline(codebook: Codebook, model: str | Path | None = None) -> Language:
+def build_pipeline(
+    codebook: Codebook,
+    model: str | Path | None = None,
+    *,
+    combine: str | None = None,
+    quantize: bool = False,
+) -> Language:
     """A blank English pipeline with the themekit component, or a trained model's pipeline.
 
     A trained model directory already ends in the themekit component with its own saved
-    codebook; `codebook` must then agree with it by name.
+    codebook; `codebook` must then agree with it by name. `combine` makes every code follow
+    one policy (rules, model, either, model_unless_veto) instead of the codebook's own;
+    `quantize` applies int8 dynamic quantization to the transformer for CPU inference.
     """
+    if combine is not None and combine not in COMBINE_POLICIES:
+        raise ValueError(f"--combine must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}")
     if model is None:
+        if quantize:
+            raise ValueError("--quantize needs a trained model (--model)")
         nlp = spacy.blank("en")
-        nlp.add_pipe("themekit", config={"codebook": codebook.source})
+        nlp.add_pipe("themekit", config={"codebook": codebook.source, "combine": combine})
         return nlp
-    nlp = spacy.load(model)
+    nlp = spacy.load(model, config={"components": {"themekit": {"combine": combine}}})
     saved = nlp.get_pipe("themekit").codebook
     if saved.name != codebook.name:
         raise ValueError(
             f"model {model} was trained for codebook '{saved.ref}', not '{codebook.ref}'"
         )
+    silence_truncation_warning(nlp)
+    if quantize:
+        quantize_transformer(nlp)
     return nlp
+
+
+def silence_truncation_warning(nlp: Language) -> None:
+    """Long comments are cut to the tokenizer's `model_max_length` by design (spacy-
+    transformers truncates after tokenizing); the tokenizer's "will result in indexing
+    errors" warning about them is therefore wrong, and is marked as already shown."""
+    if TRANSFORMER in nlp.pipe_names:
+        warned = nlp.get_pipe(TRANSFORMER).model.tokenizer.deprecation_warnings
+        warned["sequence-length-is-longer-than-the-specified-maximum"] = True
+
+
+def quantize_transformer(nlp: Language) -> None:
+    """Replace the transformer's Linear layers by dynamically int8-quantized ones, in place.
+
+    CPU inference only (no training afterwards): weights are stored as int8 and activations
+    quantized per batch. torch marks this eager-mode API deprecated in favour of torchao;
+    it still ships and works in the pinned torch, so its warnings are silenced here.
+    """
+    import torch
+
+    if TRANSFORMER not in nlp.pipe_names:
+        raise ValueError("this pipeline has no transformer to quantize")
+    hf_model = nlp.get_pipe(TRANSFORMER).model.transformer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+        torch.ao.quantization.quantize_dynamic(hf_model, {torch.nn.Linear}, dtype=torch.qint8,
+                                               inplace=True)

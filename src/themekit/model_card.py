@@ -1,0 +1,58 @@
+"""The model card: what a trained model directory was made from and how well it did.
+
+`themekit train` writes `themekit-model.json` beside the spaCy pipeline so that anyone
+holding the directory can tell which codebook, base model, data (by sha256), seed and
+thresholds produced it, and what it scored on its dev data, without retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import srsly
+from rich.table import Table
+
+CARD_FILE = "themekit-model.json"
+
+
+def file_fingerprint(path: str | Path, rows: int) -> dict[str, Any]:
+    """Path, size, row count and sha256 of a data file, so a card pins its exact input."""
+    path = Path(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"path": str(path), "sha256": digest, "bytes": path.stat().st_size, "rows": rows}
+
+
+def write_card(model_dir: str | Path, card: dict[str, Any]) -> Path:
+    target = Path(model_dir) / CARD_FILE
+    srsly.write_json(target, card)
+    return target
+
+
+def read_card(model_dir: str | Path) -> dict[str, Any]:
+    """The card of a trained model directory; a clear error when the directory has none."""
+    target = Path(model_dir) / CARD_FILE
+    if not target.is_file():
+        raise ValueError(f"{model_dir}: no {CARD_FILE}; is this a `themekit train` model?")
+    return srsly.read_json(target)
+
+
+def render_card(card: dict[str, Any]) -> Table:
+    """Dev macro-F1 per tier for each combine policy, beside the model alone, as a table."""
+    metrics = card["dev_metrics"]
+    systems = {"model (tuned on dev)": metrics["model_tuned_thresholds"],
+               **metrics["by_combine_policy_crossfit"]}
+    table = Table("tier", *systems, title=f"dev macro-F1 ({card['examples']['dev']} examples, "
+                  f"best epoch {card['best_epoch']} of {card['epochs']})", title_justify="left",
+                  caption="first column: the model alone, thresholds tuned on all dev data "
+                  "(optimistic); the others: the themekit component under each combine policy, "
+                  "each dev half coded with thresholds tuned on the other half")
+    for tier in metrics["model_tuned_thresholds"]["tiers"]:
+        table.add_row(tier, *(_fmt(s["tiers"][tier]["macro_f1"]) for s in systems.values()))
+    table.add_row("[bold]mean[/]", *(f"[bold]{_fmt(s['macro_f1'])}[/]" for s in systems.values()))
+    return table
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
