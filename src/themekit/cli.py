@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -28,7 +29,8 @@ class ThemekitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (CodebookError, InputError, PluginError, ValueError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                              soft_wrap=True)
             sys.exit(1)
 
 
@@ -71,7 +73,8 @@ def count_lines(path: str) -> int | None:
 
 
 @main.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("input_path", metavar="INPUT",
+                type=click.Path(exists=True, allow_dash=True, dir_okay=False))
 @click.option("--output", "-o", required=True, type=click.Path(allow_dash=True, dir_okay=False),
               help="Coded JSONL to write ('-' for stdout).")
 @codebook_option
@@ -123,11 +126,11 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
         except StrictModeError as exc:
             raise click.ClickException(str(exc)) from exc
     for line in summary.first_errors:
-        err_console.print(f"[yellow]rejected[/] {line}", highlight=False)
+        err_console.print(f"[yellow]rejected[/] {escape(line)}", highlight=False, soft_wrap=True)
     err_console.print(
         f"read {summary.read} · written {summary.written} · rejected {summary.rejected}"
         f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else ""),
-        highlight=False,
+        highlight=False, soft_wrap=True, markup=False,
     )
 
 
