@@ -70,7 +70,7 @@ def tfidf_labels(codebook, train_path: Path, texts: Sequence[str]) -> list:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    from themekit.coded import Labels, with_ancestors
+    from themekit.coded import Labels
     from themekit.train import read_training_file
 
     examples = read_training_file(train_path, codebook).examples
@@ -93,7 +93,7 @@ def tfidf_labels(codebook, train_path: Path, texts: Sequence[str]) -> list:
             for i, positive in enumerate(clf.predict(x_test)):
                 if positive:
                     chosen[i].add(code.id)
-        per_tier[tier.id] = [frozenset(with_ancestors(codebook, c)) for c in chosen]
+        per_tier[tier.id] = [frozenset(codebook.with_ancestors(c)) for c in chosen]
     return [Labels({t: per_tier[t][i] for t in per_tier}) for i in range(len(texts))]
 
 

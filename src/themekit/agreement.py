@@ -30,7 +30,6 @@ from rich.table import Table
 from sklearn.metrics import cohen_kappa_score
 
 from themekit.codebook import Codebook
-from themekit.coded import with_ancestors
 from themekit.io import AtomicWriter
 from themekit.sheets import (
     SheetItem,
@@ -248,7 +247,7 @@ def _variables(codebook: Codebook) -> list[Variable]:
             out.append((tier.id, None, "exact set", lambda it, t=tier.id: _tier_value(it, t)))
             for code in tier.codes:
                 out.append((tier.id, code, "binary", lambda it, t=tier.id, c=code: int(
-                    c in with_ancestors(codebook, it.codes[t] or ()))))
+                    c in codebook.with_ancestors(it.codes[t] or ()))))
     if codebook.detectors:
         out.append((FLAGS, None, "exact set", lambda it: it.flags))
     for flag in codebook.detectors:

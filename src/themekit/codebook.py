@@ -6,7 +6,7 @@ part and returns an immutable `Codebook`; nothing else in themekit keeps its own
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -125,6 +125,15 @@ class Codebook:
     def _leaves(self) -> dict[str, list[Code]]:
         return {t.id: [c for c in self.codes_in(t.id) if c.id not in self._children]
                 for t in self.tiers}
+
+    def with_ancestors(self, code_ids: Iterable[str]) -> set[str]:
+        """The codes plus every parent they imply (a child implies its parent)."""
+        out: set[str] = set()
+        for code_id in code_ids:
+            while code_id is not None and code_id not in out:
+                out.add(code_id)
+                code_id = self.codes[code_id].parent
+        return out
 
     def patterns(self) -> Iterator[Pattern]:
         for code in self.codes.values():

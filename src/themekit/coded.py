@@ -69,20 +69,10 @@ def parse_labels(
                 raise InputError(f"{where}, field '{field}': expected a list of codes")
             for code in value:
                 _check_known(code, tier.codes, where, field)
-            out[tier.id] = frozenset(with_ancestors(codebook, value))
+            out[tier.id] = frozenset(codebook.with_ancestors(value))
     if flags is None:
         return Labels(out)
     return Labels(out, _parse_flags(codebook, flags, where, flags_field))
-
-
-def with_ancestors(codebook: Codebook, codes: Iterable[str]) -> set[str]:
-    """The codes plus every parent they imply (tier rule 1 of every codebook)."""
-    out: set[str] = set()
-    for code in codes:
-        while code is not None and code not in out:
-            out.add(code)
-            code = codebook.codes[code].parent
-    return out
 
 
 def _check_known(code: str, allowed: Iterable[str], where: str, field: str) -> None:

@@ -25,7 +25,6 @@ from pathlib import Path
 
 from themekit.codebook import Code, Codebook, Tier
 from themekit.io import AtomicWriter, InputError
-from themekit.coded import with_ancestors
 from themekit.sheets import read_sheet
 
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -73,7 +72,7 @@ def export_matrix(coded: str | Path, codebook: Codebook, output: str) -> ExportS
             assigned: set[str] = set()
             for tier in codebook.tiers:
                 value = item.codes[tier.id]
-                assigned |= with_ancestors(codebook, [value] if isinstance(value, str) else value)
+                assigned |= codebook.with_ancestors([value] if isinstance(value, str) else value)
             out.writerow([item.id,
                           *(int(c in assigned) for c in codebook.codes),
                           *(item.codes[t] for t in exclusive),

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from themekit.codebook import Codebook
-from themekit.coded import with_ancestors
 from themekit.io import AtomicWriter, InputError, Record, read_jsonl, read_records
 
 CODED_KEY = "themekit"
@@ -215,7 +214,7 @@ def _parse_tier(codebook: Codebook, tier_id: str, value: Any, where: str, field:
     for code in value:
         _check_code(code, tier.codes, where, field)
     leaves = leaf_codes(codebook, value)
-    implied = with_ancestors(codebook, leaves)
+    implied = codebook.with_ancestors(leaves)
     for code in value:
         if code not in implied:
             children = ", ".join(c.id for c in codebook.children(code))

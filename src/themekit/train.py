@@ -32,7 +32,7 @@ from spacy.util import fix_random_seed, load_model_from_config, minibatch
 from thinc.api import Adam, Config, warmup_linear
 
 from themekit.codebook import COMBINE_POLICIES, Codebook
-from themekit.coded import Labels, with_ancestors
+from themekit.coded import Labels
 from themekit.io import InputError
 from themekit.model_card import file_fingerprint, write_card
 from themekit.pipeline import silence_truncation_warning
@@ -396,7 +396,7 @@ def tier_metrics(codebook: Codebook, gold: Sequence[Codes],
 
     def labels(codes: Codes) -> Labels:
         return Labels({tier.id: (codes[tier.id][0] if tier.kind == "exclusive"
-                                 else frozenset(with_ancestors(codebook, codes[tier.id])))
+                                 else frozenset(codebook.with_ancestors(codes[tier.id])))
                        for tier in codebook.tiers})
 
     result = evaluate(codebook, ((str(i), labels(p)) for i, p in enumerate(predicted)),
