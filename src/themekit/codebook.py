@@ -97,10 +97,10 @@ class Codebook:
         return f"{self.name}@{self.version}"
 
     def tier(self, tier_id: str) -> Tier:
-        for tier in self.tiers:
-            if tier.id == tier_id:
-                return tier
-        raise KeyError(f"codebook {self.name!r} has no tier {tier_id!r}")
+        try:
+            return self._tiers_by_id[tier_id]
+        except KeyError:
+            raise KeyError(f"codebook {self.name!r} has no tier {tier_id!r}") from None
 
     def codes_in(self, tier_id: str) -> list[Code]:
         return [self.codes[c] for c in self.tier(tier_id).codes]
@@ -112,9 +112,28 @@ class Codebook:
         """Codes a coder assigns directly (parents follow from their children)."""
         return self._leaves[tier_id]
 
+    def parents_deepest_first(self) -> list[Code]:
+        """Codes with children, deepest first, so a roll-up reaches grandparents last."""
+        return self._parents_deepest_first
+
+    # Look-ups built once: tier resolution asks them for every document.
+    @cached_property
+    def _tiers_by_id(self) -> dict[str, Tier]:
+        return {tier.id: tier for tier in self.tiers}
+
+    @cached_property
+    def _parents_deepest_first(self) -> list[Code]:
+        def depth(code: Code) -> int:
+            return 0 if code.parent is None else 1 + depth(self.codes[code.parent])
+
+        return sorted((self.codes[p] for p in self._children), key=depth, reverse=True)
+
+    @cached_property
+    def _policies(self) -> dict[str, str]:
+        return {c.id: c.combine or self._tiers_by_id[c.tier].combine for c in self.codes.values()}
+
     @cached_property
     def _children(self) -> dict[str, list[Code]]:
-        """Built once: tier resolution asks for children of every code on every document."""
         children: dict[str, list[Code]] = {}
         for code in self.codes.values():
             if code.parent is not None:
@@ -140,8 +159,7 @@ class Codebook:
             yield from code.patterns
 
     def combine_policy(self, code_id: str) -> str:
-        code = self.codes[code_id]
-        return code.combine or self.tier(code.tier).combine
+        return self._policies[code_id]
 
     def with_combine(self, policy: str) -> Codebook:
         """A copy in which every code follows `policy` (annotate --combine, comparisons)."""

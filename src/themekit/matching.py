@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy
 from spacy.attrs import LOWER, ORTH, PREFIX, SHAPE
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
@@ -34,16 +33,17 @@ class _Entry:
         self.matcher = matcher
         self.requirements = requirements
         self.max_length = max_length
-        # the rarest-looking requirement (fewest accepted values) places the windows
-        self.window_anchor = min(requirements, key=lambda r: len(r[1])) if requirements else None
-        if self.window_anchor:
-            self.anchor_values = numpy.fromiter(self.window_anchor[1], dtype=numpy.uint64)
+        # the requirement with the fewest accepted values indexes the entry and places windows
+        self.anchor = min(requirements, key=lambda r: len(r[1])) if requirements else None
 
 
 class AnchoredMatcher:
     def __init__(self, vocab: Vocab) -> None:
         self.vocab = vocab
         self._entries: list[_Entry] = []
+        self._unanchored: list[int] = []
+        # attribute -> value -> entries whose anchor accepts that value
+        self._index: dict[int, dict[int, list[int]]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -51,32 +51,43 @@ class AnchoredMatcher:
     def add(self, key: str, pattern: list[dict[str, Any]], greedy: str | None = None) -> None:
         matcher = Matcher(self.vocab)
         matcher.add(key, [pattern], greedy=greedy)
-        self._entries.append(_Entry(matcher, self._requirements(pattern), _max_length(pattern)))
+        entry = _Entry(matcher, self._requirements(pattern), _max_length(pattern))
+        position = len(self._entries)
+        self._entries.append(entry)
+        if entry.anchor is None:
+            self._unanchored.append(position)
+            return
+        attr, values = entry.anchor
+        table = self._index.setdefault(attr, {})
+        for value in values:
+            table.setdefault(value, []).append(position)
 
     def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
         if not len(doc):
             return []
-        arrays: dict[int, numpy.ndarray] = {}
+        columns: dict[int, list[int]] = {}
         present: dict[int, set[int]] = {}
-
-        def array(attr: int) -> numpy.ndarray:
-            if attr not in arrays:
-                arrays[attr] = doc.to_array(attr)
-            return arrays[attr]
 
         def values(attr: int) -> set[int]:
             if attr not in present:
-                present[attr] = set(array(attr).tolist())
+                columns[attr] = doc.to_array(attr).tolist()
+                present[attr] = set(columns[attr])
             return present[attr]
 
+        candidates = set(self._unanchored)
+        for attr, table in self._index.items():
+            for value in values(attr).intersection(table):
+                candidates.update(table[value])
         matches = []
-        for entry in self._entries:
+        for position in sorted(candidates):
+            entry = self._entries[position]
             if not all(not wanted.isdisjoint(values(attr)) for attr, wanted in entry.requirements):
                 continue
-            if entry.max_length is None or entry.window_anchor is None:
+            if entry.max_length is None or entry.anchor is None:
                 matches.extend(entry.matcher(doc))
                 continue
-            hits = numpy.flatnonzero(numpy.isin(array(entry.window_anchor[0]), entry.anchor_values))
+            attr, anchor_values = entry.anchor
+            hits = [i for i, value in enumerate(columns[attr]) if value in anchor_values]
             for start, end in _windows(hits, entry.max_length, len(doc)):
                 matches.extend((key, start + s, start + e)
                                for key, s, e in entry.matcher(doc[start:end]))
@@ -112,10 +123,10 @@ def _max_length(pattern: list[dict[str, Any]]) -> int | None:
     return total
 
 
-def _windows(hits: numpy.ndarray, length: int, n_tokens: int) -> list[tuple[int, int]]:
+def _windows(hits: list[int], length: int, n_tokens: int) -> list[tuple[int, int]]:
     """Merged token windows [start, end) within `length` tokens of each hit."""
     windows: list[tuple[int, int]] = []
-    for hit in hits.tolist():
+    for hit in hits:
         start, end = max(0, hit - length + 1), min(n_tokens, hit + length)
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], end)

@@ -112,12 +112,14 @@ def resolve(
     """Resolve every tier of `codebook` for one document."""
     scores: dict[str, float] = {}
     sources: dict[str, str] = {}
-    for code in codebook.codes.values():
-        if codebook.children(code.id):
+    # a code with neither evidence nor a model score scores 0 and cannot pass (thresholds > 0)
+    scored = set(evidence) | set(model_scores or ())
+    for code_id in scored:
+        if code_id not in codebook.codes or codebook.children(code_id):
             continue
-        model = None if model_scores is None else model_scores.get(code.id)
-        scores[code.id], sources[code.id] = combined_score(
-            codebook.combine_policy(code.id), evidence.get(code.id, CodeEvidence()), model
+        model = None if model_scores is None else model_scores.get(code_id)
+        scores[code_id], sources[code_id] = combined_score(
+            codebook.combine_policy(code_id), evidence.get(code_id, CodeEvidence()), model
         )
     resolution = Resolution(codebook, scores, {t.id: {} for t in codebook.tiers})
 
@@ -137,7 +139,8 @@ def resolve(
         passing = [
             c.id
             for c in codebook.leaf_codes(tier.id)
-            if scores[c.id] >= threshold(c.id) and resolution.requirement_failure(c.id) is None
+            if c.id in scores and scores[c.id] >= threshold(c.id)
+            and resolution.requirement_failure(c.id) is None
         ]
         if tier.kind == "exclusive":
             if passing:
@@ -167,22 +170,14 @@ def resolve(
 def _roll_up(resolution: Resolution) -> None:
     """A parent takes the highest score of its children and is assigned when any child is."""
     codebook = resolution.codebook
-    # deepest parents first, so grandparents see their children's roll-up
-    parents = [c for c in codebook.codes.values() if codebook.children(c.id)]
-    for parent in sorted(parents, key=lambda c: -_depth(codebook, c.id)):
+    for parent in codebook.parents_deepest_first():
         children = [c.id for c in codebook.children(parent.id)]
-        resolution.scores[parent.id] = max(resolution.scores.get(c, 0.0) for c in children)
+        score = max(resolution.scores.get(c, 0.0) for c in children)
+        if score > 0:
+            resolution.scores[parent.id] = score
         assigned = [c for c in children if resolution.has(c)]
         if assigned:
             resolution.assign(
-                Assignment(parent.id, resolution.scores[parent.id], "rollup", {"children": assigned})
+                Assignment(parent.id, resolution.scores.get(parent.id, 0.0), "rollup",
+                           {"children": assigned})
             )
-
-
-def _depth(codebook: Codebook, code_id: str) -> int:
-    depth = 0
-    parent = codebook.codes[code_id].parent
-    while parent is not None:
-        depth += 1
-        parent = codebook.codes[parent].parent
-    return depth
