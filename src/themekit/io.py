@@ -194,9 +194,14 @@ class AtomicWriter:
             self.discard()
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Read a JSONL file the project wrote or a user supplies, failing on the first bad line
-    with its file and line number (for gold files, coded files and sheets)."""
+def read_jsonl(
+    path: str | Path, problems: list[str] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Read a JSONL file of objects (gold files, coded files, sheets, training data).
+
+    A bad line raises InputError with its file and line number, or, when a `problems` list
+    is given, is recorded there and skipped, so that every problem can be reported at once.
+    """
     with open(path, encoding="utf-8") as handle:
         for line_no, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -204,7 +209,12 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{path}, line {line_no}: invalid JSON: {exc.msg}") from exc
-            if not isinstance(data, dict):
-                raise InputError(f"{path}, line {line_no}: expected a JSON object")
-            yield line_no, data
+                problem = f"{path}, line {line_no}: invalid JSON: {exc.msg} at column {exc.colno}"
+            else:
+                if isinstance(data, dict):
+                    yield line_no, data
+                    continue
+                problem = f"{path}, line {line_no}: expected a JSON object, got {type(data).__name__}"
+            if problems is None:
+                raise InputError(problem)
+            problems.append(problem)

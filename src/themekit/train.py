@@ -17,7 +17,7 @@ import json
 import random
 import resource
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,7 +33,7 @@ from thinc.api import Adam, Config, warmup_linear
 
 from themekit.codebook import COMBINE_POLICIES, Codebook
 from themekit.coded import Labels
-from themekit.io import InputError
+from themekit.io import InputError, read_jsonl
 from themekit.model_card import file_fingerprint, write_card
 from themekit.pipeline import silence_truncation_warning
 
@@ -121,7 +121,7 @@ def read_training_file(path: str | Path, codebook: Codebook) -> TrainingFile:
     problems: list[str] = []
     examples: list[LabelledText] = []
     first_line_of_id: dict[str, int] = {}
-    for line_no, data in _read_lines(path, problems):
+    for line_no, data in read_jsonl(path, problems):
         where = f"{path}, line {line_no}"
         before = len(problems)
         text = _check_text(data, where, problems)
@@ -148,25 +148,6 @@ def read_training_file(path: str | Path, codebook: Codebook) -> TrainingFile:
         raise InputError(f"{path}: {len(problems)} problem(s) in training data; nothing was "
                          f"trained:\n{listed}{tail}")
     return TrainingFile(path, examples)
-
-
-def _read_lines(path: Path, problems: list[str]) -> Iterable[tuple[int, dict[str, Any]]]:
-    """Like io.read_jsonl, but records a bad line as a problem and reads on."""
-    with open(path, encoding="utf-8") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path}, line {line_no}: invalid JSON: {exc.msg} at column "
-                                f"{exc.colno}")
-                continue
-            if not isinstance(data, dict):
-                problems.append(f"{path}, line {line_no}: expected a JSON object, got "
-                                f"{type(data).__name__}")
-                continue
-            yield line_no, data
 
 
 def _check_text(data: dict[str, Any], where: str, problems: list[str]) -> str:
