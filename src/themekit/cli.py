@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Iterator
 
 import click
 from rich.console import Console
@@ -54,7 +54,7 @@ def codebook_option(func):
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[callable]:
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[], None]]:
     """A rich progress bar on stderr when it is a terminal; a no-op otherwise."""
     if not err_console.is_terminal:
         yield lambda: None
