@@ -26,6 +26,10 @@ def flags_of(nlp, text):
         ("my social anxiety is worse", [("sensitive.health_disclosure", "my social anxiety")]),
         ("some nights I want to die", [("risk.crisis", "want to die")]),
         ("I was suicidal last year", [("risk.crisis", "suicidal")]),
+        ("thoughts of not wanting to be alive lately",
+         [("risk.crisis", "not wanting to be alive")]),
+        ("i dont want to live like this", [("risk.crisis", "nt want to live")]),
+        ("text 555-0177 after six", [("pii.phone", "555-0177")]),
     ],
 )
 def test_detectors_find_spans_with_offsets(nlp, text, expected):
@@ -45,6 +49,8 @@ def test_detectors_find_spans_with_offsets(nlp, text, expected):
         "my sister has anxiety",  # not a first-person disclosure
         "it was 2019 when 3 of us tried it",
         "rated 4.5 stars",
+        "I don't want to be rude but it is slow",
+        "from 2019-2020 it was fine",
     ],
 )
 def test_detectors_leave_hard_negatives_alone(nlp, text):

@@ -66,6 +66,11 @@ HEALTH_PATTERNS = [
     [{"LOWER": "my"}, {"LOWER": {"IN": MEDICATIONS}}],
 ]
 
+NOT_WANTING_TO = [
+    {"LOWER": {"IN": ["n't", "not", "nt", "never", "no"]}},
+    {"LOWER": {"IN": ["want", "wanting", "wanna", "longer"]}},
+    {"LOWER": {"IN": ["to", "want"]}, "OP": "?"}, {"LOWER": "to", "OP": "?"},
+]
 CRISIS_PATTERNS = [
     _phrase("kill", "myself"), _phrase("killing", "myself"), _phrase("killed", "myself"),
     _phrase("end", "my", "life"), _phrase("ending", "my", "life"), _phrase("end", "it", "all"),
@@ -74,11 +79,11 @@ CRISIS_PATTERNS = [
     _phrase("cutting", "myself"), _phrase("self", "-", "harm"), _phrase("self", "harm"),
     [{"LOWER": {"IN": ["suicidal", "suicide", "selfharm", "self-harm", "kms", "unalive",
                        "overdose", "overdosed"]}}],
-    [{"LOWER": {"IN": ["want", "wanted", "wanna", "wish"]}}, {"LOWER": {"IN": ["to", "i"]}, "OP": "?"},
-     {"LOWER": {"IN": ["die", "dead", "disappear"]}}],
-    [{"LOWER": {"IN": ["do", "did"]}}, {"LOWER": {"IN": ["n't", "not", "nt"]}},
-     {"LOWER": {"IN": ["want", "wanna"]}}, {"LOWER": "to", "OP": "?"},
-     {"LOWER": {"IN": ["live", "be", "exist"]}}, {"LOWER": {"IN": ["alive", "here", "anymore"]}, "OP": "?"}],
+    [{"LOWER": {"IN": ["want", "wanted", "wanting", "wanna", "wish"]}},
+     {"LOWER": {"IN": ["to", "i"]}, "OP": "?"}, {"LOWER": {"IN": ["die", "dead", "disappear"]}}],
+    # "don't want to live", "not wanting to be alive", "no longer want to exist"
+    [*NOT_WANTING_TO, {"LOWER": {"IN": ["live", "exist"]}}],
+    [*NOT_WANTING_TO, {"LOWER": "be"}, {"LOWER": {"IN": ["alive", "here", "anymore"]}}],
 ]
 
 PHONE_PATTERNS = [
@@ -90,6 +95,9 @@ PHONE_PATTERNS = [
     # a number the tokenizer kept whole: 555-123-4567, 555.123.4567, +1-555-123-4567
     [{"SHAPE": {"IN": ["ddd-ddd-dddd", "ddd.ddd.dddd", "+d-ddd-ddd-dddd", "d-ddd-ddd-dddd"]}}],
     [{"SHAPE": {"IN": ["dddd", "ddddd"]}}, {"SHAPE": "ddd"}, {"SHAPE": {"IN": ["ddd", "dddd"]}}],
+    # a local number without area code: 555-0177
+    [{"SHAPE": "ddd"}, {"ORTH": "-"}, {"SHAPE": "dddd"}],
+    [{"SHAPE": "ddd-dddd"}],
 ]
 
 
