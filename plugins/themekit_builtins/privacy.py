@@ -23,12 +23,22 @@ CONDITIONS = [
     "depression", "anxiety", "bipolar", "ptsd", "cptsd", "c-ptsd", "adhd", "ocd", "bpd",
     "autism", "schizophrenia", "insomnia", "anorexia", "bulimia", "gad", "mdd", "pmdd",
     "dissociation", "psychosis", "agoraphobia", "disorder", "attacks", "depressive",
+    "trauma", "spectrum", "alcoholism", "sobriety", "miscarriage", "pain",
+    "illness", "fibromyalgia", "cancer", "chemo", "chemotherapy", "dialysis", "diabetes",
+    "epilepsy", "hiv", "me/cfs", "cfs", "diagnosis", "condition",
 ]
 CONDITION_MODIFIERS = [
     "severe", "chronic", "clinical", "major", "social", "panic", "eating", "personality",
     "generalized", "general", "mood", "bad", "diagnosed", "high", "functioning", "borderline",
+    "a", "an", "the", "complex", "postpartum", "post", "partum", "autism", "mental",
+    "history", "of",
 ]
-IDENTITY_CONDITIONS = ["bipolar", "autistic", "schizophrenic", "anorexic", "bulimic", "adhd"]
+IDENTITY_CONDITIONS = [
+    "bipolar", "autistic", "schizophrenic", "anorexic", "bulimic", "adhd", "deaf", "blind",
+    "hiv", "diabetic", "epileptic", "disabled", "housebound", "sober", "neurodivergent",
+]
+# "as someone with complex PTSD", "living with ptsd", "diagnosed with GAD"
+WITH_CONDITION = ["someone", "living", "diagnosed", "struggling", "dealing", "suffering", "person"]
 MEDICATIONS = [
     "sertraline", "zoloft", "prozac", "fluoxetine", "lexapro", "escitalopram", "citalopram",
     "celexa", "wellbutrin", "bupropion", "effexor", "venlafaxine", "cymbalta", "duloxetine",
@@ -55,15 +65,20 @@ HEALTH_PATTERNS = [
      {"LOWER": {"IN": ["diagnosed", "from", "with"]}, "OP": "{,2}"},
      {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "{,3}"},
      {"LOWER": {"IN": CONDITIONS}}],
-    # "I'm bipolar", "i am autistic"
+    # "I'm bipolar", "i am autistic", "i'm on the autism spectrum"
     [{"LOWER": {"IN": ["i", "im", "i'm"]}}, {"LOWER": {"IN": FIRST_PERSON_BE}, "OP": "?"},
      {"LOWER": {"IN": IDENTITY_CONDITIONS}}],
+    [{"LOWER": {"IN": ["i", "im", "i'm"]}}, {"LOWER": {"IN": FIRST_PERSON_BE}, "OP": "?"},
+     {"LOWER": "on"}, {"LOWER": "the"}, {"LOWER": {"IN": ["autism", "autistic"]}, "OP": "?"},
+     {"LOWER": "spectrum"}],
     # "I'm on sertraline", "i take lexapro", "my meds"
     [{"LOWER": {"IN": ["i", "im", "i'm"]}},
      {"LOWER": {"IN": [*FIRST_PERSON_BE, "take", "started", "was", "been", "stopped", "quit"]},
       "OP": "{,3}"},
      {"LOWER": {"IN": ["on", "taking"]}, "OP": "?"}, {"LOWER": {"IN": MEDICATIONS}}],
     [{"LOWER": "my"}, {"LOWER": {"IN": MEDICATIONS}}],
+    [{"LOWER": {"IN": WITH_CONDITION}}, {"LOWER": "with"},
+     {"LOWER": {"IN": CONDITION_MODIFIERS}, "OP": "{,3}"}, {"LOWER": {"IN": CONDITIONS}}],
 ]
 
 NOT_WANTING_TO = [
