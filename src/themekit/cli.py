@@ -216,8 +216,9 @@ def train(train_path, output, dev_path, dev_split, codebook, base, epochs, seed,
 @click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
               help="JSON from `themekit evaluate --json`: add shares corrected for "
               "classifier error (Rogan-Gladen, bootstrap intervals).")
-@click.option("--model-card", type=click.Path(exists=True, dir_okay=False),
-              help="A model card JSON (themekit-model.json) to show in the HTML report.")
+@click.option("--model-card", type=click.Path(exists=True),
+              help="A model directory from `themekit train`, or its themekit-model.json, "
+              "whose card the HTML report shows.")
 @click.option("--redact", is_flag=True,
               help="Replace e-mails, phones, links and @handles in the exemplar quotes.")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")

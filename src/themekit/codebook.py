@@ -39,11 +39,6 @@ class Pattern:
     tokens: tuple[dict[str, Any], ...] | None = None
     weight: float = 1.0
 
-    @property
-    def is_veto(self) -> bool:
-        """A negative weight marks a hard negative that vetoes the code."""
-        return self.weight < 0
-
 
 @dataclass(frozen=True)
 class Code:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from themekit.codebook import Codebook
-from themekit.io import AtomicWriter, InputError
+from themekit.io import AtomicWriter
+from themekit.model_card import read_card
 from themekit.report import PlainTable, Report, clean_text, code_name, percent, report_tables
 from themekit.stats import CorrectedShare, Share, share
 
@@ -114,19 +115,9 @@ def render_html(report: Report, model_card: dict[str, Any] | None = None) -> str
 
 def write_html(report: Report, path: str, model_card: str | Path | None = None) -> None:
     """Write the HTML report atomically; `model_card` is a JSON file shown at the end."""
-    card = _read_card(model_card) if model_card else None
+    card = read_card(model_card) if model_card else None
     with AtomicWriter(path) as writer:
         writer.stream.write(render_html(report, card))
-
-
-def _read_card(path: str | Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read model card JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: a model card must be a JSON object")
-    return data
 
 
 # --- sections ----------------------------------------------------------------------------

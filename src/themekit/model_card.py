@@ -14,6 +14,8 @@ from typing import Any
 import srsly
 from rich.table import Table
 
+from themekit.io import InputError
+
 CARD_FILE = "themekit-model.json"
 
 
@@ -30,12 +32,18 @@ def write_card(model_dir: str | Path, card: dict[str, Any]) -> Path:
     return target
 
 
-def read_card(model_dir: str | Path) -> dict[str, Any]:
-    """The card of a trained model directory; a clear error when the directory has none."""
-    target = Path(model_dir) / CARD_FILE
+def read_card(path: str | Path) -> dict[str, Any]:
+    """The card of a trained model, given its directory or the card file itself."""
+    target = Path(path) / CARD_FILE if Path(path).is_dir() else Path(path)
     if not target.is_file():
-        raise ValueError(f"{model_dir}: no {CARD_FILE}; is this a `themekit train` model?")
-    return srsly.read_json(target)
+        raise InputError(f"{path}: no {CARD_FILE}; is this a `themekit train` model?")
+    try:
+        card = srsly.read_json(target)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{target}: cannot read model card JSON: {exc}") from exc
+    if not isinstance(card, dict):
+        raise InputError(f"{target}: a model card must be a JSON object")
+    return card
 
 
 def render_card(card: dict[str, Any]) -> Table:

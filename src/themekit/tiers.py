@@ -46,9 +46,6 @@ class Resolution:
     def has(self, code_id: str) -> bool:
         return code_id in self.assigned[self.codebook.codes[code_id].tier]
 
-    def codes_of(self, tier_id: str) -> list[str]:
-        return list(self.assigned[tier_id])
-
     def assign(self, assignment: Assignment) -> None:
         tier = self.codebook.tier(self.codebook.codes[assignment.code].tier)
         if tier.kind == "exclusive":
