@@ -62,33 +62,33 @@ def parse_labels(
             if not isinstance(value, str):
                 raise InputError(f"{where}, field '{field}': expected one code (a string), got "
                                  f"{type(value).__name__}")
-            _check_known(value, tier.codes, where, field)
+            check_known(value, tier.codes, where, field)
             out[tier.id] = value
         else:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise InputError(f"{where}, field '{field}': expected a list of codes")
             for code in value:
-                _check_known(code, tier.codes, where, field)
+                check_known(code, tier.codes, where, field)
             out[tier.id] = frozenset(codebook.with_ancestors(value))
     if flags is None:
         return Labels(out)
     return Labels(out, _parse_flags(codebook, flags, where, flags_field))
 
 
-def _check_known(code: str, allowed: Iterable[str], where: str, field: str) -> None:
+def check_known(value: str, allowed: Iterable[str], where: str, field: str,
+                kind: str = "code") -> None:
+    """Fail with file, line and field when `value` is not one of the codebook's `allowed`."""
     allowed = tuple(allowed)
-    if code not in allowed:
-        raise InputError(f"{where}, field '{field}': unknown code {code!r} "
-                         f"(codes: {', '.join(allowed)})")
+    if value not in allowed:
+        raise InputError(f"{where}, field '{field}': unknown {kind} {value!r} "
+                         f"(known: {', '.join(allowed)})")
 
 
 def _parse_flags(codebook: Codebook, flags: Any, where: str, field: str) -> frozenset[str]:
     if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
         raise InputError(f"{where}, field '{field}': expected a list of flag ids")
     for flag in flags:
-        if flag not in codebook.detectors:
-            raise InputError(f"{where}, field '{field}': unknown flag {flag!r} "
-                             f"(flags: {', '.join(codebook.detectors)})")
+        check_known(flag, codebook.detectors, where, field, kind="flag")
     return frozenset(flags)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from themekit.codebook import Codebook
+from themekit.coded import check_known
 from themekit.io import AtomicWriter, InputError, Record, read_jsonl, read_records
 
 CODED_KEY = "themekit"
@@ -206,13 +207,13 @@ def _parse_tier(codebook: Codebook, tier_id: str, value: Any, where: str, field:
         if not isinstance(value, str):
             raise InputError(f"{where}, field '{field}': expected one code or null, got "
                              f"{type(value).__name__}")
-        _check_code(value, tier.codes, where, field)
+        check_known(value, tier.codes, where, field)
         return value
     value = _split([] if value is None else value)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InputError(f"{where}, field '{field}': expected a list of codes")
     for code in value:
-        _check_code(code, tier.codes, where, field)
+        check_known(code, tier.codes, where, field)
     leaves = leaf_codes(codebook, value)
     implied = codebook.with_ancestors(leaves)
     for code in value:
@@ -228,16 +229,8 @@ def _parse_flags(codebook: Codebook, value: Any, where: str, field: str) -> tupl
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InputError(f"{where}, field '{field}': expected a list of flag ids")
     for flag in value:
-        _check_code(flag, codebook.detectors, where, field, kind="flag")
+        check_known(flag, codebook.detectors, where, field, kind="flag")
     return tuple(f for f in codebook.detectors if f in set(value))
-
-
-def _check_code(code: str, allowed: Iterable[str], where: str, field: str,
-                kind: str = "code") -> None:
-    allowed = tuple(allowed)
-    if code not in allowed:
-        raise InputError(f"{where}, field '{field}': unknown {kind} {code!r} "
-                         f"(known: {', '.join(allowed)})")
 
 
 def replace_codes(item: SheetItem, codes: dict[str, TierValue], flags: tuple[str, ...],
