@@ -349,7 +349,13 @@ def codebook_tree(book: Codebook) -> Tree:
 
 @codebook.command("list")
 def codebook_list():
-    """List codebooks registered by name (built-in and from plugins)."""
+    """List codebooks registered by name (built-in and from plugins).
+
+    \b
+    Example:
+      themekit codebook list
+      themekit annotate comments.jsonl -o coded.jsonl --codebook app-reviews
+    """
     from themekit.plugins import registered_codebooks
 
     table = Table("name", "file", "description")
@@ -364,6 +370,11 @@ def plugins():
 
     Set THEMEKIT_LOAD_PLUGINS=name1,name2 to load only those third-party plugins
     (an empty value loads none); built-in plugins always load.
+
+    \b
+    Examples:
+      themekit plugins
+      THEMEKIT_LOAD_PLUGINS= themekit plugins      # built-ins only
     """
     from themekit.plugins import describe_plugins
 
