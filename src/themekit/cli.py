@@ -354,7 +354,7 @@ def codebook_list():
     \b
     Example:
       themekit codebook list
-      themekit annotate comments.jsonl -o coded.jsonl --codebook app-reviews
+      themekit codebook show llm-mental-health
     """
     from themekit.plugins import registered_codebooks
 
