@@ -10,7 +10,7 @@ without importing themekit first. It writes, in this order of preference for con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,10 +172,6 @@ class ThemekitComponent:
         doc.cats = {code: round(resolution.scores.get(code, 0.0), 4) for code in codebook.codes}
         doc._.themekit = self._coding(resolution, evidence_spans, risk_spans)
         return doc
-
-    def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
-        for doc in stream:
-            yield self(doc)
 
     def _evidence_by_code(self, spans: list[Span]) -> dict[str, CodeEvidence]:
         patterns: dict[str, set[str]] = {}
