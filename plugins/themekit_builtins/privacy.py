@@ -11,13 +11,14 @@ from collections.abc import Callable
 
 import numpy
 
+from spacy.attrs import LIKE_EMAIL, LIKE_URL, PREFIX
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from themekit import hookimpl
 from themekit.extensions import Detector
-from themekit.matching import AnchoredMatcher
+from themekit.matching import AnchoredMatcher, columns
 
 CONDITIONS = [
     "depression", "anxiety", "bipolar", "ptsd", "cptsd", "c-ptsd", "adhd", "ocd", "bpd",
@@ -137,18 +138,19 @@ def _matcher_finder(
 
 
 def _token_finder(
-    label: str, attr: str, value: str | bool, accept: Callable[[Span], bool] = lambda span: True
+    label: str, attr: int, value: str | bool, accept: Callable[[Span], bool] = lambda span: True
 ) -> Callable[[Language], Callable]:
     """A detector for single tokens with a lexical attribute (`like_email`, a prefix...),
-    read from the document's attribute array instead of a Python loop over tokens."""
+    read from the document's shared attribute columns instead of a Python loop over tokens."""
 
     def build(nlp: Language):
         wanted = nlp.vocab.strings.add(value) if isinstance(value, str) else int(value)
 
         def find(doc: Doc) -> list[Span]:
-            if not len(doc):
+            cols = columns(doc)
+            if wanted not in cols.present(attr):
                 return []
-            hits = numpy.flatnonzero(doc.to_array(attr) == wanted)
+            hits = numpy.flatnonzero(cols.array(attr) == wanted)
             spans = [Span(doc, int(i), int(i) + 1, label=label) for i in hits]
             return [span for span in spans if accept(span)]
 
@@ -169,14 +171,14 @@ def _is_handle(span: Span) -> bool:
 
 @hookimpl
 def register_detectors(register):
-    register(Detector("pii.email", _token_finder("pii.email", "LIKE_EMAIL", True),
+    register(Detector("pii.email", _token_finder("pii.email", LIKE_EMAIL, True),
                       "An e-mail address.", redact_as="[EMAIL]"))
     register(Detector("pii.phone", _matcher_finder("pii.phone", PHONE_PATTERNS),
                       "A phone number (North-American and international forms).",
                       redact_as="[PHONE]"))
-    register(Detector("pii.url", _token_finder("pii.url", "LIKE_URL", True, _is_link),
+    register(Detector("pii.url", _token_finder("pii.url", LIKE_URL, True, _is_link),
                       "A link (with a scheme, www. or a path).", redact_as="[URL]"))
-    register(Detector("pii.handle", _token_finder("pii.handle", "PREFIX", "@", _is_handle),
+    register(Detector("pii.handle", _token_finder("pii.handle", PREFIX, "@", _is_handle),
                       "An @username.", redact_as="[@USER]"))
     register(Detector("sensitive.health_disclosure",
                       _matcher_finder("sensitive.health_disclosure", HEALTH_PATTERNS),

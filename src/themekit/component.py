@@ -23,6 +23,7 @@ from spacy.training import Example
 from spacy.util import registry
 
 from themekit.codebook import Codebook, load_codebook, parse_codebook
+from themekit.matching import shared_columns
 from themekit.plugins import (
     registered_detectors,
     registered_evidence_sources,
@@ -155,13 +156,14 @@ class ThemekitComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         codebook = self.codebook  # loads it (and builds the matchers) on first use
-        evidence_spans = [span for find in self.evidence_finders for span in find(doc)]
-        risk_spans = sorted(
-            # the flag is the detector's registered name, whatever label its spans carry
-            (Span(doc, span.start, span.end, label=name)
-             for name, find in self.risk_finders for span in find(doc)),
-            key=lambda s: (s.start_char, s.end_char),
-        )
+        with shared_columns(doc):  # one read of the token attributes for every finder
+            evidence_spans = [span for find in self.evidence_finders for span in find(doc)]
+            risk_spans = sorted(
+                # the flag is the detector's registered name, whatever label its spans carry
+                (Span(doc, span.start, span.end, label=name)
+                 for name, find in self.risk_finders for span in find(doc)),
+                key=lambda s: (s.start_char, s.end_char),
+            )
         model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats} or None
         resolution = resolve(
             codebook, self._evidence_by_code(evidence_spans), model_scores,
