@@ -63,6 +63,26 @@ def test_pattern_evidence_assigns_and_rolls_up(mini_nlp):
     assert set(doc.cats) == set(mini_nlp.get_pipe("themekit").codebook.codes)
 
 
+def test_evidence_spans_come_in_text_order(mini_nlp):
+    doc = mini_nlp("so CHEAP, and I use it")
+    assert [(s.label_, s.text) for s in doc.spans["themekit"]] == [("cheap", "CHEAP"),
+                                                                   ("yes", "I use it")]
+    assert [e["text"] for e in doc._.themekit.evidence] == ["CHEAP", "I use it"]
+
+
+def test_same_evidence_gives_equal_codings_that_do_not_share_containers(mini_nlp):
+    """Rules-only outcomes are cached by evidence; each document still owns its coding."""
+    first = mini_nlp("I use it because it is CHEAP")._.themekit
+    first.codes["topics"].append("changed")
+    first.provenance["cheap"]["patterns"].append("changed")
+    first.scores.clear()
+    first.review.append("changed")
+    second = mini_nlp("it is cheap and I use it")._.themekit
+    assert second.codes == {"use": "yes", "mood": "flat", "topics": ["good", "cheap"]}
+    assert second.provenance["cheap"]["patterns"] == ["cheap.tok"]
+    assert second.scores["cheap"] == 1.0 and second.review == []
+
+
 def test_half_weight_cue_needs_corroboration(mini_nlp):
     assert mini_nlp("it is free")._.themekit.codes["topics"] == []
     assert mini_nlp("it is free and cheap")._.themekit.codes["topics"] == ["good", "cheap"]
