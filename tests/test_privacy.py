@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from themekit.redaction import redact_coding, redact_text
@@ -74,3 +77,41 @@ def test_redaction_replaces_only_personal_data(nlp):
 
 def test_redaction_of_text_without_risks_is_identity():
     assert redact_text("nothing here ✨", []) == "nothing here ✨"
+
+
+TOKEN_DETECTORS = {
+    # flag: the plain test of every token that the gated, array-based detector must equal
+    "pii.email": lambda token: token.like_email,
+    "pii.url": lambda token: token.like_url and ("/" in token.lower_
+                                                 or token.lower_.startswith("www.")),
+    "pii.handle": lambda token: token.prefix_ == "@" and len(token) > 2
+    and token.text[1:].replace("_", "").replace(".", "").isalnum(),
+}
+ODD_TOKENS = (
+    "https://example.org/" + "a" * 100 + " a@b.co @x @@ @jo_ann. x@y www.x.org http://t.co ftp://h/p ... .com a.b/c Character.AI "
+    "e-mail: JO@EXAMPLE.ORG, HTTPS://EXAMPLE.ORG/A @Jane.Doe 555.123.4567 (@me) @ "
+)
+
+
+def _texts(shared: Path | None) -> list[str]:
+    texts = [ODD_TOKENS, "", "nothing to see"]
+    if shared is not None:
+        with open(shared / "comments-10k.jsonl", encoding="utf-8") as lines:
+            texts += [json.loads(line)["text"] for line in lines]
+    return texts
+
+
+@pytest.mark.parametrize("with_corpus", [False, True])
+def test_token_detectors_equal_a_plain_loop_over_tokens(nlp, request, with_corpus):
+    """The shape gates that spare most documents must never hide a token."""
+    shared = request.getfixturevalue("shared_data") if with_corpus else None
+    component = nlp.get_pipe("themekit")
+    assert component.codebook.detectors  # loads the codebook, which builds the detectors
+    finders = dict(component.risk_finders)
+    found = 0
+    for doc in nlp.tokenizer.pipe(_texts(shared)):
+        for flag, plain in TOKEN_DETECTORS.items():
+            expected = [(t.i, t.i + 1) for t in doc if plain(t)]
+            assert [(s.start, s.end) for s in finders[flag](doc)] == expected, (flag, doc.text)
+            found += len(expected)
+    assert found >= 8

@@ -18,7 +18,7 @@ from spacy.util import filter_spans
 
 from themekit import hookimpl
 from themekit.extensions import Detector
-from themekit.matching import AnchoredMatcher, columns
+from themekit.matching import AnchoredMatcher, ShapeGate, columns
 
 CONDITIONS = [
     "depression", "anxiety", "bipolar", "ptsd", "cptsd", "c-ptsd", "adhd", "ocd", "bpd",
@@ -138,17 +138,24 @@ def _matcher_finder(
 
 
 def _token_finder(
-    label: str, attr: int, value: str | bool, accept: Callable[[Span], bool] = lambda span: True
+    label: str,
+    attr: int,
+    value: str | bool,
+    shape_test: Callable[[str], bool],
+    accept: Callable[[Span], bool] = lambda span: True,
 ) -> Callable[[Language], Callable]:
     """A detector for single tokens with a lexical attribute (`like_email`, a prefix...),
-    read from the document's shared attribute columns instead of a Python loop over tokens."""
+    read from the document's shared attribute columns instead of a Python loop over tokens.
+    `shape_test` must hold for the shape of every token the attribute can pick out: it
+    lets most documents pass without reading the attribute at all."""
 
     def build(nlp: Language):
         wanted = nlp.vocab.strings.add(value) if isinstance(value, str) else int(value)
+        gate = ShapeGate(nlp.vocab, shape_test)
 
         def find(doc: Doc) -> list[Span]:
             cols = columns(doc)
-            if wanted not in cols.present(attr):
+            if not gate(cols) or wanted not in cols.present(attr):
                 return []
             hits = numpy.flatnonzero(cols.array(attr) == wanted)
             spans = [Span(doc, int(i), int(i) + 1, label=label) for i in hits]
@@ -157,6 +164,11 @@ def _token_finder(
         return find
 
     return build
+
+
+def _may_be_url(shape: str) -> bool:
+    """spaCy's `like_url` needs a scheme (`://`) or a dot inside the token."""
+    return "://" in shape or "." in shape.strip(".")
 
 
 def _is_link(span: Span) -> bool:
@@ -169,16 +181,26 @@ def _is_handle(span: Span) -> bool:
     return len(span.text) > 2 and span.text[1:].replace("_", "").replace(".", "").isalnum()
 
 
+def _may_be_email(shape: str) -> bool:
+    return "@" in shape
+
+
+def _may_be_handle(shape: str) -> bool:
+    return shape.startswith("@")
+
+
 @hookimpl
 def register_detectors(register):
-    register(Detector("pii.email", _token_finder("pii.email", LIKE_EMAIL, True),
+    register(Detector("pii.email", _token_finder("pii.email", LIKE_EMAIL, True, _may_be_email),
                       "An e-mail address.", redact_as="[EMAIL]"))
     register(Detector("pii.phone", _matcher_finder("pii.phone", PHONE_PATTERNS),
                       "A phone number (North-American and international forms).",
                       redact_as="[PHONE]"))
-    register(Detector("pii.url", _token_finder("pii.url", LIKE_URL, True, _is_link),
+    register(Detector("pii.url",
+                      _token_finder("pii.url", LIKE_URL, True, _may_be_url, _is_link),
                       "A link (with a scheme, www. or a path).", redact_as="[URL]"))
-    register(Detector("pii.handle", _token_finder("pii.handle", PREFIX, "@", _is_handle),
+    register(Detector("pii.handle",
+                      _token_finder("pii.handle", PREFIX, "@", _may_be_handle, _is_handle),
                       "An @username.", redact_as="[@USER]"))
     register(Detector("sensitive.health_disclosure",
                       _matcher_finder("sensitive.health_disclosure", HEALTH_PATTERNS),

@@ -22,38 +22,44 @@ come from spaCy's own Matcher, so results equal the plain Matcher's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
 import numpy
-from spacy.attrs import LIKE_EMAIL, LIKE_URL, LOWER, ORTH, PREFIX, SHAPE
+from spacy.attrs import LOWER, ORTH, PREFIX, SHAPE
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 ANCHOR_ATTRS = {"LOWER": LOWER, "ORTH": ORTH, "TEXT": ORTH, "SHAPE": SHAPE, "PREFIX": PREFIX}
-COLUMN_ATTRS = (LOWER, ORTH, SHAPE, PREFIX, LIKE_URL, LIKE_EMAIL)
+EAGER_ATTRS = (LOWER, SHAPE)
 Requirement = tuple[int, frozenset[int]]
-OTHER_TOKEN = "\x01"  # the character for a token outside every word list of a matcher
+OTHER_TOKEN = "\x01"  # the character for a token outside every word list
+# attribute -> value -> its character in the expressions: one table for the process (hash
+# values are the same in every vocabulary), so all matchers read one text per document
+TOKEN_CHARACTERS: dict[int, dict[int, str]] = {}
 
 
 class DocColumns:
-    """A document's token attributes from a single `Doc.to_array`, as arrays, lists and sets."""
+    """A document's token attributes as arrays, lists and sets, each read once.
+
+    `Doc.to_array` costs about as much per attribute as a tenth of tokenizing, so only
+    `LOWER` and `SHAPE` (which every codebook and detector reads) are read up front; the
+    rest when first asked for."""
 
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
-        self._table = doc.to_array(list(COLUMN_ATTRS)) if len(doc) else None
+        table = doc.to_array(list(EAGER_ATTRS))
+        self._arrays = {attr: table[:, i] for i, attr in enumerate(EAGER_ATTRS)}
         self._lists: dict[int, list[int]] = {}
         self._sets: dict[int, set[int]] = {}
+        self._texts: dict[int, str] = {}
 
     def array(self, attr: int) -> numpy.ndarray:
-        if self._table is None:
-            return numpy.zeros(0, dtype="uint64")
-        if attr in COLUMN_ATTRS:
-            return self._table[:, COLUMN_ATTRS.index(attr)]
-        return self.doc.to_array(attr)
+        if attr not in self._arrays:
+            self._arrays[attr] = self.doc.to_array(attr)
+        return self._arrays[attr]
 
     def values(self, attr: int) -> list[int]:
         if attr not in self._lists:
@@ -65,24 +71,59 @@ class DocColumns:
             self._sets[attr] = set(self.values(attr))
         return self._sets[attr]
 
+    def token_text(self, attr: int) -> str:
+        """The document as one character per token (see `TOKEN_CHARACTERS`)."""
+        if attr not in self._texts:
+            characters = TOKEN_CHARACTERS[attr]
+            self._texts[attr] = "".join([characters.get(value, OTHER_TOKEN)
+                                         for value in self.values(attr)])
+        return self._texts[attr]
+
 
 _shared: ContextVar[DocColumns | None] = ContextVar("themekit_doc_columns", default=None)
 
 
-@contextmanager
-def shared_columns(doc: Doc) -> Iterator[DocColumns]:
+class shared_columns:  # noqa: N801 (used as a context manager, like contextlib's)
     """Within the block, `columns(doc)` returns one shared `DocColumns` for `doc`."""
-    token = _shared.set(DocColumns(doc))
-    try:
-        yield _shared.get()
-    finally:
-        _shared.reset(token)
+
+    def __init__(self, doc: Doc) -> None:
+        self._columns = DocColumns(doc)
+
+    def __enter__(self) -> DocColumns:
+        self._token = _shared.set(self._columns)
+        return self._columns
+
+    def __exit__(self, *_: object) -> None:
+        _shared.reset(self._token)
 
 
 def columns(doc: Doc) -> DocColumns:
     """The shared columns of `doc` inside `shared_columns(doc)`, fresh ones elsewhere."""
     shared = _shared.get()
     return shared if shared is not None and shared.doc is doc else DocColumns(doc)
+
+
+class ShapeGate:
+    """A quick necessary condition for a detector: does any token's shape pass `test`?
+
+    spaCy's shapes ("Xxxx", "dd.dd", "xx@xxxx.xxx") are few, because long runs are cut, so
+    each shape is tested once per process and a document costs one set operation. A token
+    of 100 characters or more has the shape "LONG", which always passes."""
+
+    def __init__(self, vocab: Vocab, test: Callable[[str], bool]) -> None:
+        self.strings = vocab.strings
+        self.test = test
+        self._tested: set[int] = set()
+        self._passing: set[int] = set()
+
+    def __call__(self, cols: DocColumns) -> bool:
+        shapes = cols.present(SHAPE)
+        for shape in shapes - self._tested:
+            self._tested.add(shape)
+            text = self.strings[shape]
+            if text == "LONG" or self.test(text):
+                self._passing.add(shape)
+        return not self._passing.isdisjoint(shapes)
 
 
 class _Entry:
@@ -106,8 +147,6 @@ class AnchoredMatcher:
         self._unanchored: list[int] = []
         # attribute -> value -> entries whose anchor accepts that value
         self._index: dict[int, dict[int, list[int]]] = {}
-        # attribute -> value -> its character in the expressions
-        self._characters: dict[int, dict[int, str]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -128,25 +167,20 @@ class AnchoredMatcher:
             table.setdefault(value, []).append(position)
 
     def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
-        if not len(doc):
-            return []
         cols = columns(doc)
         candidates = set(self._unanchored)
         for attr, table in self._index.items():
             for value in cols.present(attr).intersection(table):
                 candidates.update(table[value])
         matches = []
-        texts: dict[int, str] = {}
         for position in sorted(candidates):
             entry = self._entries[position]
-            if entry.expression is not None:  # it holds the requirements and more
-                attr, expression = entry.expression
-                if attr not in texts:
-                    texts[attr] = self._token_text(cols, attr)
-                windows = _expression_windows(expression, texts[attr], entry.max_length)
-            elif not all(not wanted.isdisjoint(cols.present(attr))
-                         for attr, wanted in entry.requirements):
+            if not _all_present(entry.requirements, cols):
                 continue
+            if entry.expression is not None:
+                attr, expression = entry.expression
+                windows = _expression_windows(expression, cols.token_text(attr),
+                                              entry.max_length)
             elif entry.max_length is not None and entry.anchor is not None:
                 attr, anchor_values = entry.anchor
                 hits = [i for i, value in enumerate(cols.values(attr)) if value in anchor_values]
@@ -160,11 +194,6 @@ class AnchoredMatcher:
                     matches.extend((key, start + s, start + e)
                                    for key, s, e in entry.matcher(doc[start:end]))
         return matches
-
-    def _token_text(self, cols: DocColumns, attr: int) -> str:
-        """The document as one character per token: its value's character, or OTHER_TOKEN."""
-        characters = self._characters[attr]
-        return "".join([characters.get(value, OTHER_TOKEN) for value in cols.values(attr)])
 
     def _requirements(self, pattern: Iterable[dict[str, Any]]) -> list[Requirement]:
         """For each token that must occur, the attribute values it accepts."""
@@ -202,7 +231,7 @@ class AnchoredMatcher:
             if accepted is None:
                 return None
             attr = ANCHOR_ATTRS[key]
-            characters = self._characters.setdefault(attr, {})
+            characters = TOKEN_CHARACTERS.setdefault(attr, {})
             chars = []
             for text in accepted:
                 value_id = self.vocab.strings.add(text)
@@ -213,6 +242,13 @@ class AnchoredMatcher:
         if attr is None:
             return None
         return attr, re.compile("".join(parts), re.DOTALL)
+
+
+def _all_present(requirements: list[Requirement], cols: DocColumns) -> bool:
+    for attr, wanted in requirements:
+        if wanted.isdisjoint(cols.present(attr)):
+            return False
+    return True
 
 
 def _quantifier(op: str | None) -> str | None:
