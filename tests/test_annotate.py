@@ -70,6 +70,24 @@ def test_bad_records_go_to_the_errors_file_with_line_and_reason(tmp_path):
     assert f"{src}, line 4, field 'text': text must be a string" in result.output
 
 
+def test_cut_emoji_surrogate_is_coded_and_kept_as_it_came(tmp_path):
+    """Scraped text often ends in half an emoji: a lone surrogate escape, valid JSON that
+    is not valid UTF-8. It must not stop the run or lose the record."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "text": "I vent to it every night \\ud83d"}\n'
+                   '{"id": "b", "text": "my replika listens 😂"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "read 2 · written 2 · rejected 0" in result.output
+    first, second = read_jsonl(out)
+    assert first["text"] == "I vent to it every night \ud83d"  # written back as it came
+    assert first["themekit"]["codes"]["experience"] == "personal_use"
+    assert first["themekit"]["evidence"][0]["text"] == "I vent to it"
+    assert "😂" in out.read_text(encoding="utf-8")  # other records stay plain UTF-8
+    assert second["text"] == "my replika listens 😂"
+
+
 def test_strict_stops_at_first_bad_record_and_leaves_no_output(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "fine"}\n{oops\n{"text": "never reached"}\n')

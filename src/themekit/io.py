@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 Format = Literal["jsonl", "csv"]
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 STDIO = "-"
 
 
@@ -144,7 +146,18 @@ def _check_record(
         return BadRecord(source, line_no, text_field,
                          f"text must be a string, got {type(text).__name__}", raw.rstrip("\n"),
                          record_id)
-    return Record(line_no, data, text)
+    return Record(line_no, data, _unicode_for_coding(text))
+
+
+def _unicode_for_coding(text: str) -> str:
+    """The text with each lone UTF-16 surrogate (half an emoji cut off by a scraper, valid as
+    a JSON escape but not as Unicode, and fatal to spaCy's tokenizer) replaced by U+FFFD,
+    one character for one so that offsets still fit the original."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return LONE_SURROGATE.sub("\ufffd", text)
+    return text
 
 
 class AtomicWriter:
@@ -167,7 +180,12 @@ class AtomicWriter:
             self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
 
     def write_json(self, obj: dict[str, Any]) -> None:
-        self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        try:
+            self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        except UnicodeEncodeError:
+            # a lone surrogate ("\ud83d" from a cut emoji) is valid JSON but not UTF-8:
+            # the record is written with escapes, as it came in (the write is all or nothing)
+            self.stream.write(json.dumps(obj) + "\n")
 
     def commit(self) -> None:
         if self._tmp is None:
