@@ -102,17 +102,19 @@ CRISIS_PATTERNS = [
     [*NOT_WANTING_TO, {"LOWER": "be"}, {"LOWER": {"IN": ["alive", "here", "anymore"]}}],
 ]
 
+# Every token is tested on its shape (punctuation is its own shape), so the patterns
+# compile to one expression each (see themekit.matching).
 PHONE_PATTERNS = [
-    [{"SHAPE": "ddd"}, {"ORTH": {"IN": ["-", "."]}}, {"SHAPE": "ddd"},
-     {"ORTH": {"IN": ["-", "."]}}, {"SHAPE": "dddd"}],
-    [{"ORTH": "("}, {"SHAPE": "ddd"}, {"ORTH": ")"}, {"SHAPE": "ddd"},
-     {"ORTH": {"IN": ["-", "."]}, "OP": "?"}, {"SHAPE": "dddd"}],
+    [{"SHAPE": "ddd"}, {"SHAPE": {"IN": ["-", "."]}}, {"SHAPE": "ddd"},
+     {"SHAPE": {"IN": ["-", "."]}}, {"SHAPE": "dddd"}],
+    [{"SHAPE": "("}, {"SHAPE": "ddd"}, {"SHAPE": ")"}, {"SHAPE": "ddd"},
+     {"SHAPE": {"IN": ["-", "."]}, "OP": "?"}, {"SHAPE": "dddd"}],
     [{"SHAPE": {"IN": ["+d", "+dd", "+ddd"]}}, {"SHAPE": {"IN": ["d", "dd", "ddd", "dddd"]}, "OP": "{2,4}"}],
     # a number the tokenizer kept whole: 555-123-4567, 555.123.4567, +1-555-123-4567
     [{"SHAPE": {"IN": ["ddd-ddd-dddd", "ddd.ddd.dddd", "+d-ddd-ddd-dddd", "d-ddd-ddd-dddd"]}}],
     [{"SHAPE": {"IN": ["dddd", "ddddd"]}}, {"SHAPE": "ddd"}, {"SHAPE": {"IN": ["ddd", "dddd"]}}],
     # a local number without area code: 555-0177
-    [{"SHAPE": "ddd"}, {"ORTH": "-"}, {"SHAPE": "dddd"}],
+    [{"SHAPE": "ddd"}, {"SHAPE": "-"}, {"SHAPE": "dddd"}],
     [{"SHAPE": "ddd-dddd"}],
 ]
 

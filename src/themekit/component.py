@@ -83,16 +83,16 @@ class Outcome:
 
     @classmethod
     def of(cls, resolution: Resolution) -> Outcome:
-        codebook = resolution.codebook
+        scores = {c: round(s, 4) for c, s in resolution.scores.items() if s > 0}
         return cls(
             codes=resolution.codes_json(),
-            scores={c: round(s, 4) for c, s in resolution.scores.items() if s > 0},
+            scores=scores,
             provenance={code: assignment.to_json()
                         for tier_codes in resolution.assigned.values()
                         for code, assignment in tier_codes.items()},
             review=resolution.review,
             dropped=resolution.dropped,
-            cats={code: round(resolution.scores.get(code, 0.0), 4) for code in codebook.codes},
+            cats={**dict.fromkeys(resolution.codebook.codes, 0.0), **scores},
         )
 
     def copy(self) -> dict[str, Any]:

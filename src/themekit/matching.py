@@ -172,28 +172,33 @@ class AnchoredMatcher:
         for attr, table in self._index.items():
             for value in cols.present(attr).intersection(table):
                 candidates.update(table[value])
-        matches = []
+        matches: list[tuple[int, int, int]] = []
         for position in sorted(candidates):
             entry = self._entries[position]
-            if not _all_present(entry.requirements, cols):
-                continue
-            if entry.expression is not None:
-                attr, expression = entry.expression
-                windows = _expression_windows(expression, cols.token_text(attr),
-                                              entry.max_length)
-            elif entry.max_length is not None and entry.anchor is not None:
-                attr, anchor_values = entry.anchor
-                hits = [i for i, value in enumerate(cols.values(attr)) if value in anchor_values]
-                windows = _windows(hits, entry.max_length, len(doc))
+            for attr, wanted in entry.requirements:
+                if wanted.isdisjoint(cols.present(attr)):
+                    break
             else:
-                windows = [(0, len(doc))]
-            for start, end in windows:
-                if (start, end) == (0, len(doc)):
-                    matches.extend(entry.matcher(doc))
-                else:
-                    matches.extend((key, start + s, start + e)
-                                   for key, s, e in entry.matcher(doc[start:end]))
+                for start, end in self._windows(entry, cols):
+                    if start == 0 and end == len(doc):
+                        matches.extend(entry.matcher(doc))
+                    else:
+                        matches.extend((key, start + s, start + e)
+                                       for key, s, e in entry.matcher(doc[start:end]))
         return matches
+
+    @staticmethod
+    def _windows(entry: _Entry, cols: DocColumns) -> list[tuple[int, int]]:
+        """Where the entry's matches can lie, given that its required tokens all occur."""
+        n_tokens = len(cols.doc)
+        if entry.expression is not None:
+            attr, expression = entry.expression
+            return _expression_windows(expression, cols.token_text(attr), entry.max_length)
+        if entry.max_length is not None and entry.anchor is not None:
+            attr, anchor_values = entry.anchor
+            hits = [i for i, value in enumerate(cols.values(attr)) if value in anchor_values]
+            return _windows(hits, entry.max_length, n_tokens)
+        return [(0, n_tokens)]
 
     def _requirements(self, pattern: Iterable[dict[str, Any]]) -> list[Requirement]:
         """For each token that must occur, the attribute values it accepts."""
@@ -242,13 +247,6 @@ class AnchoredMatcher:
         if attr is None:
             return None
         return attr, re.compile("".join(parts), re.DOTALL)
-
-
-def _all_present(requirements: list[Requirement], cols: DocColumns) -> bool:
-    for attr, wanted in requirements:
-        if wanted.isdisjoint(cols.present(attr)):
-            return False
-    return True
 
 
 def _quantifier(op: str | None) -> str | None:
