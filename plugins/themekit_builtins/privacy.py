@@ -131,7 +131,10 @@ def _matcher_finder(
             matcher.add(label, pattern, greedy="LONGEST")
 
         def find(doc: Doc) -> list[Span]:
-            spans = [Span(doc, start, end, label=label) for _, start, end in matcher(doc)]
+            matches = matcher(doc)
+            if not matches:
+                return []
+            spans = [Span(doc, start, end, label=label) for _, start, end in matches]
             return [span for span in filter_spans(spans) if accept(span)]
 
         return find
