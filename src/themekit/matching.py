@@ -141,9 +141,11 @@ class _Entry:
 
 
 class AnchoredMatcher:
-    """Finds exactly what a spaCy `Matcher` with the same patterns finds (`add`, then call
-    it on a doc), running each pattern only where it can match (see the module's notes).
-    Each pattern gets its own Matcher, so `greedy` filters apply per pattern."""
+    """Finds, for each pattern added, exactly what a spaCy `Matcher` finds (`add`, then
+    call it on a doc), running each pattern only where it can match (see the module's
+    notes). Each pattern gets its own Matcher, so `greedy` filters each pattern's matches,
+    not all the matches of a key: patterns that share a key may overlap (the detectors
+    pass their spans through spaCy's `filter_spans`)."""
 
     def __init__(self, vocab: Vocab) -> None:
         self.vocab = vocab
