@@ -83,6 +83,17 @@ def test_same_evidence_gives_equal_codings_that_do_not_share_containers(mini_nlp
     assert second.scores["cheap"] == 1.0 and second.review == []
 
 
+def test_codings_that_share_a_cached_outcome_keep_their_own_patterns(mini_nlp):
+    """"cheap" alone and "free" + "cheap" both score 1.0 (capped) and resolve alike, but
+    provenance names the patterns of each document."""
+    only_cheap = mini_nlp("it is cheap")._.themekit
+    free_and_cheap = mini_nlp("it is free and cheap")._.themekit
+    assert only_cheap.codes == free_and_cheap.codes
+    assert only_cheap.provenance["cheap"]["patterns"] == ["cheap.tok"]
+    assert free_and_cheap.provenance["cheap"]["patterns"] == ["cheap.1", "cheap.tok"]
+    assert only_cheap.provenance["cheap"]["score"] == free_and_cheap.provenance["cheap"]["score"]
+
+
 def test_half_weight_cue_needs_corroboration(mini_nlp):
     assert mini_nlp("it is free")._.themekit.codes["topics"] == []
     assert mini_nlp("it is free and cheap")._.themekit.codes["topics"] == ["good", "cheap"]

@@ -35,7 +35,7 @@ from themekit.tiers import CodeEvidence, Resolution, resolve
 EVIDENCE_KEY = "themekit"
 RISKS_KEY = "themekit_risks"
 CODEBOOK_FILE = "codebook.yaml"
-RULES_ONLY_CACHE = 8192  # distinct evidence combinations kept (3,690 in the 10k corpus)
+RULES_ONLY_CACHE = 8192  # score combinations kept (1,292 in the 10k corpus)
 
 if not Doc.has_extension("themekit"):
     Doc.set_extension("themekit", default=None)
@@ -95,14 +95,18 @@ class Outcome:
             cats={**dict.fromkeys(resolution.codebook.codes, 0.0), **scores},
         )
 
-    def copy(self) -> dict[str, Any]:
-        """Fresh containers for the fields `Coding` shares with the outcome."""
+    def copy(self, evidence: dict[str, CodeEvidence]) -> dict[str, Any]:
+        """Fresh containers for the fields `Coding` shares with the outcome, with the
+        patterns behind each pattern-sourced code taken from this document's evidence."""
+        provenance = {}
+        for code, why in self.provenance.items():
+            provenance[code] = {k: list(v) if isinstance(v, list) else v for k, v in why.items()}
+            if why["source"] == "pattern":
+                provenance[code]["patterns"] = list(evidence[code].patterns)
         return {
             "codes": {tier: v if isinstance(v, str) else list(v) for tier, v in self.codes.items()},
             "scores": dict(self.scores),
-            "provenance": {code: {k: list(v) if isinstance(v, list) else v
-                                  for k, v in why.items()}
-                           for code, why in self.provenance.items()},
+            "provenance": provenance,
             "review": list(self.review),
             "dropped": dict(self.dropped),
         }
@@ -212,7 +216,9 @@ class ThemekitComponent:
             model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats}
             outcome = self._outcome(evidence, model_scores or None)
         else:
-            outcome = self._rules_only_outcome(tuple(sorted(evidence.items())))
+            outcome = self._rules_only_outcome(
+                tuple(sorted((code, e.score, e.vetoed) for code, e in evidence.items()))
+            )
         doc.spans[EVIDENCE_KEY] = evidence_spans
         doc.spans[RISKS_KEY] = risk_spans
         doc.cats = dict(outcome.cats)
@@ -221,7 +227,7 @@ class ThemekitComponent:
             flags=sorted({span.label_ for span in risk_spans}),
             evidence=[_span_json(s, "code", "pattern") for s in evidence_spans],
             risks=[_span_json(s, "flag") for s in risk_spans],
-            **outcome.copy(),
+            **outcome.copy(evidence),
         )
         return doc
 
@@ -243,10 +249,13 @@ class ThemekitComponent:
         return Outcome.of(resolution)
 
     def _cache_rules_only_outcomes(self) -> None:
-        """Without model scores a coding depends only on which patterns matched, and the
+        """Without model scores a coding depends only on each code's rule score and veto
+        (which patterns matched shows only in provenance, filled in per document), and the
         same few combinations recur across a corpus: resolve each combination once."""
         self._rules_only_outcome = functools.lru_cache(maxsize=RULES_ONLY_CACHE)(
-            lambda evidence: self._outcome(dict(evidence), None)
+            lambda scores: self._outcome(
+                {code: CodeEvidence(score, (), vetoed) for code, score, vetoed in scores}, None
+            )
         )
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:

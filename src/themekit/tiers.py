@@ -83,12 +83,18 @@ class CodeEvidence:
     patterns: tuple[str, ...] = ()
     vetoed: bool = False
 
+    @property
+    def score(self) -> float:
+        """The rule score in [0, 1]. With `vetoed`, all that resolution reads; `patterns`
+        only go into provenance."""
+        return min(1.0, max(0.0, self.weight))
+
 
 def combined_score(
     policy: str, rule: CodeEvidence, model: float | None
 ) -> tuple[float, str]:
     """Score in [0, 1] and the source that decided it, for one code under one policy."""
-    rule_score = min(1.0, max(0.0, rule.weight))
+    rule_score = rule.score
     if model is None or policy == "rules":
         return rule_score, "pattern"
     if policy == "model":
