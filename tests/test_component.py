@@ -51,8 +51,7 @@ def test_pattern_evidence_assigns_and_rolls_up(mini_nlp):
     doc = mini_nlp("I use it because it is CHEAP")
     coding = doc._.themekit
     assert coding.codes["use"] == "yes"
-    assert coding.codes["topics"] == ["good", "cheap", "after_use"] or coding.codes["topics"] == [
-        "good", "cheap"]
+    assert coding.codes["topics"] == ["good", "cheap"]  # after_use has no evidence of its own
     assert coding.provenance["cheap"] == {"source": "pattern", "score": 1.0, "threshold": 0.5,
                                           "patterns": ["cheap.tok"]}
     assert coding.provenance["good"]["source"] == "rollup"
