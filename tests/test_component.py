@@ -181,12 +181,12 @@ def test_default_codebook_on_clear_cases(nlp):
 
 
 def test_factory_works_in_a_fresh_interpreter_without_importing_themekit():
+    # the script never imports themekit: spaCy finds the factory through the entry point
     script = (
-        "import spacy, sys\n"
+        "import spacy\n"
         "nlp = spacy.blank('en')\n"
         "nlp.add_pipe('themekit', config={'codebook': 'llm-mental-health'})\n"
         "doc = nlp('I vent to my replika every night and it listens')\n"
-        "assert 'themekit' not in sys.modules or True\n"
         "print(doc._.themekit.codes['experience'], sorted(doc.spans), round(doc.cats['personal_use']))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
