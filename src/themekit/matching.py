@@ -189,7 +189,7 @@ class AnchoredMatcher:
                 if wanted.isdisjoint(cols.present(attr)):
                     break
             else:
-                for start, end in self._windows(entry, cols):
+                for start, end in self._entry_windows(entry, cols):
                     if start == 0 and end == len(doc):
                         matches.extend(entry.matcher(doc))
                     else:
@@ -198,7 +198,7 @@ class AnchoredMatcher:
         return matches
 
     @staticmethod
-    def _windows(entry: _Entry, cols: DocColumns) -> list[tuple[int, int]]:
+    def _entry_windows(entry: _Entry, cols: DocColumns) -> list[tuple[int, int]]:
         """Where the entry's matches can lie, given that its required tokens all occur."""
         n_tokens = len(cols.doc)
         if entry.expression is not None:
@@ -207,7 +207,7 @@ class AnchoredMatcher:
         if entry.max_length is not None and entry.anchor is not None:
             attr, anchor_values = entry.anchor
             hits = [i for i, value in enumerate(cols.values(attr)) if value in anchor_values]
-            return _windows(hits, entry.max_length, n_tokens)
+            return _hit_windows(hits, entry.max_length, n_tokens)
         return [(0, n_tokens)]
 
     def _requirements(self, pattern: Iterable[dict[str, Any]]) -> list[Requirement]:
@@ -305,7 +305,7 @@ def _max_length(pattern: list[dict[str, Any]]) -> int | None:
     return total
 
 
-def _windows(hits: list[int], length: int, n_tokens: int) -> list[tuple[int, int]]:
+def _hit_windows(hits: list[int], length: int, n_tokens: int) -> list[tuple[int, int]]:
     """Merged token windows [start, end) within `length` tokens of each hit."""
     windows: list[tuple[int, int]] = []
     for hit in hits:
