@@ -212,9 +212,9 @@ class ThemekitComponent:
                 key=_position,
             )
         evidence = self._evidence_by_code(evidence_spans)
-        if doc.cats:
-            model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats}
-            outcome = self._outcome(evidence, model_scores or None)
+        model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats} if doc.cats else {}
+        if model_scores:
+            outcome = self._outcome(evidence, model_scores)
         else:
             outcome = self._rules_only_outcome(
                 tuple(sorted((code, e.score, e.vetoed) for code, e in evidence.items()))
