@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,6 +169,17 @@ def test_missing_input_and_unknown_codebook_are_clear_errors(tmp_path):
 def test_help_has_examples():
     result = CliRunner().invoke(main, ["annotate", "--help"])
     assert "Examples:" in result.output and "--redact" in result.output
+
+
+def test_help_does_not_import_spacy():
+    """`--help` answers at once: spaCy (and the torch that its registered factories pull in)
+    loads only for commands that build a pipeline."""
+    script = ("import sys; from click.testing import CliRunner; from themekit.cli import main; "
+              "result = CliRunner().invoke(main, ['annotate', '--help']); "
+              "print(result.exit_code, 'spacy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["0", "False"]
 
 
 def test_real_corpus_every_line_accounted_for(shared_data, tmp_path):

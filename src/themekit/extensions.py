@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from spacy.language import Language
-from spacy.tokens import Doc, Span
+if TYPE_CHECKING:  # spaCy is imported by what builds pipelines, not by `themekit --help`
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
 
-if TYPE_CHECKING:
     from themekit.codebook import Codebook, RuleSpec
     from themekit.tiers import Resolution
 
-SpanFinder = Callable[[Doc], Iterable[Span]]
+SpanFinder = Callable[["Doc"], Iterable["Span"]]
 
 
 @dataclass(frozen=True)
