@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from spacy.language import Language
 
+from themekit.coded import CODED_KEY
 from themekit.io import STDIO, AtomicWriter, BadRecord, Record, read_records
 from themekit.redaction import redact_coding, redact_text
 
@@ -72,7 +74,7 @@ def annotate_file(
             if redact:
                 coding = redact_coding(coding)
                 data[text_field] = redact_text(record.text, coding["risks"])
-            data["themekit"] = coding
+            data[CODED_KEY] = coding
             writer.write_json(data)
             summary.written += 1
             if on_record:

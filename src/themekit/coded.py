@@ -15,7 +15,7 @@ from typing import Any
 from themekit.codebook import Codebook, load_codebook
 from themekit.io import InputError, read_jsonl
 
-CODED_KEY = "themekit"
+CODED_KEY = "themekit"  # the field `themekit annotate` adds to each record
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from themekit.codebook import Codebook
-from themekit.coded import check_known
+from themekit.coded import CODED_KEY, check_known
 from themekit.io import AtomicWriter, InputError, Record, read_jsonl, read_records
 
-CODED_KEY = "themekit"
 LIST_SEPARATOR = ";"
 """How a CSV cell holds a list (a multi tier's codes, the flags): `benefit;privacy`."""
 
