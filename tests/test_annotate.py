@@ -139,9 +139,20 @@ def test_stdin_to_stdout(tmp_path, monkeypatch):
     lines = '{"id": 1, "text": "my replika gets me"}\n{"id": 2, "text": "who cares"}\n'
     result = CliRunner().invoke(main, ["annotate", "-", "-o", "-"], input=lines)
     assert result.exit_code == 0, result.output
-    coded = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    # stdout holds the coded records and nothing else: the summary goes to stderr
+    coded = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["id"] for r in coded] == [1, 2]
+    assert "read 2 · written 2 · rejected 0" in result.stderr
     assert not (tmp_path / "themekit-errors.jsonl").exists()
+
+
+def test_errors_option_sets_where_bad_records_go(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n[1, 2]\n')
+    result = run(src, "-o", tmp_path / "out.jsonl", "--errors", tmp_path / "bad" / "x.jsonl")
+    assert result.exit_code == 0, result.output
+    assert [e["line"] for e in read_jsonl(tmp_path / "bad" / "x.jsonl")] == [2]
+    assert not (tmp_path / "out.errors.jsonl").exists()
 
 
 def test_redact_replaces_personal_data_and_keeps_everything_else(tmp_path):

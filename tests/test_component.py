@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import spacy
 import srsly
 from spacy.language import Language
 
+from themekit.tiers import CodeEvidence, combined_score
 from tests.test_codebook import MINIMAL
 
 MINI_RULES = {
@@ -119,6 +121,52 @@ def test_co_evidence_rule_assigns_mixed_and_contradiction_flags(mini_nlp):
     assert flagged.review == ["odd: sad but names a benefit"]
 
 
+def test_contradiction_rule_is_silenced_by_none_of(tmp_path):
+    data = {**MINI_RULES, "rules": [
+        {"id": "odd", "type": "contradiction", "when": ["down"], "any_of": ["good"],
+         "none_of": ["yes"], "message": "sad but names a benefit"}]}
+    path = tmp_path / "none_of.yaml"
+    srsly.write_yaml(path, data)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    assert nlp("I hate that it is cheap")._.themekit.review == ["odd: sad but names a benefit"]
+    assert nlp("I use it, I hate that it is cheap")._.themekit.review == []
+
+
+def test_code_a_rule_assigns_against_its_requires_gives_way_to_the_default(tmp_path):
+    data = copy.deepcopy(MINI_RULES)
+    data["tiers"][1]["codes"][2]["requires"] = {"use": "yes"}  # "both" needs own use
+    path = tmp_path / "req_rule.yaml"
+    srsly.write_yaml(path, data)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    coding = nlp("love it, hate it")._.themekit
+    assert coding.codes["mood"] == "flat"
+    assert coding.dropped == {"both": "requires use: yes"}
+    assert coding.provenance["flat"]["source"] == "default"
+    assert nlp("I use it, love it, hate it")._.themekit.codes["mood"] == "both"
+
+
+def test_negative_weight_pattern_vetoes_own_use(nlp):
+    assert nlp("I talk to ChatGPT every night")._.themekit.codes["experience"] == "personal_use"
+    homework = nlp("I talk to ChatGPT every night for my spanish homework")._.themekit
+    assert homework.codes["experience"] == "no_personal_use"
+
+
+@pytest.mark.parametrize(
+    ("policy", "rule", "model", "expected"),
+    [("model_unless_veto", CodeEvidence(-1.0, ("task",), vetoed=True), 0.9, (0.0, "veto")),
+     ("model_unless_veto", CodeEvidence(1.0, ("talk",)), 0.2, (0.2, "model")),
+     ("either", CodeEvidence(1.0, ("talk",)), 0.2, (1.0, "pattern")),
+     ("either", CodeEvidence(0.4, ("talk",)), 0.7, (0.7, "model")),
+     ("rules", CodeEvidence(0.4, ("talk",)), 0.9, (0.4, "pattern")),
+     ("model", CodeEvidence(1.0, ("talk",)), 0.1, (0.1, "model")),
+     ("model", CodeEvidence(2.5, ("a", "b")), None, (1.0, "pattern"))],
+)
+def test_combine_policies(policy, rule, model, expected):
+    assert combined_score(policy, rule, model) == expected
+
+
 @Language.component("fake_textcat")
 def fake_textcat(doc):
     """Stands in for a trained categorizer: scores set before the themekit component."""
@@ -151,14 +199,19 @@ def test_disk_round_trip_keeps_codebook(mini_nlp, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["", "   ", "😂😂😂 I talk to my replika every night 💜",
-     "أنا أتحدث مع الذكاء الاصطناعي كل ليلة I talk to it every night",
-     "x" * 100_000, ("I vent to ChatGPT. " * 5000)],
+    ("text", "experience", "evidence"),
+    [("", "no_personal_use", 0), ("   ", "no_personal_use", 0),
+     ("😂😂😂 I talk to my replika every night 💜", "personal_use", 2),
+     ("أنا أتحدث مع الذكاء الاصطناعي كل ليلة I talk to it every night", "personal_use", 1),
+     ("x" * 100_000, "no_personal_use", 0),
+     # every repetition is found, to the end of the text: two cues in each
+     ("I vent to ChatGPT. " * 5000, "personal_use", 10_000)],
 )
-def test_hard_texts_are_coded(nlp, text):
+def test_hard_texts_are_coded(nlp, text, experience, evidence):
     coding = nlp(text)._.themekit
     assert set(coding.codes) == {"experience", "attitude", "themes"}
+    assert coding.codes["experience"] == experience
+    assert len(coding.evidence) == evidence
     for span in coding.evidence:
         assert text[span["start"]:span["end"]] == span["text"]
 

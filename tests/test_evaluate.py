@@ -90,7 +90,8 @@ def test_json_has_confusion_counts_per_code(files, tmp_path):
     assert data["tiers"]["experience"]["codes"]["personal_use"] == {
         "precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2,
         "tp": 1, "fp": 1, "fn": 1, "tn": 1}
-    assert data["tiers"]["themes"]["codes"]["privacy"]["kappa"] is not None
+    # privacy on a, b, c, d: gold 0 1 0 0, system 0 0 1 0; observed 0.5, chance 0.625
+    assert data["tiers"]["themes"]["codes"]["privacy"]["kappa"] == pytest.approx(-1 / 3)
     assert set(data["flags"]["codes"]) == set(load_codebook("llm-mental-health").detectors)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,8 +128,14 @@ def test_qdc_structure_tiers_parents_and_definitions(mh):
     assert len(guids) == len(set(guids)) == len(mh.tiers) + len(mh.codes)
 
 
-def test_qdc_is_deterministic(mh):
-    assert codebook_qdc(mh) == codebook_qdc(load_codebook("llm-mental-health"))
+def test_qdc_is_the_same_in_every_process(mh):
+    """GUIDs must not depend on the process (Python salts `hash()` per process), or a QDA
+    project would see new codes at every export."""
+    script = ("import sys; from themekit.codebook import load_codebook; "
+              "from themekit.export import codebook_qdc; "
+              "sys.stdout.buffer.write(codebook_qdc(load_codebook('llm-mental-health')))")
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
+    assert other.stdout == codebook_qdc(mh)
 
 
 def test_cli_codebook_export_and_export(tmp_path, mh, schema):

@@ -75,8 +75,13 @@ def test_redaction_replaces_only_personal_data(nlp):
     assert "jo@example.com" not in str(redacted)
 
 
-def test_redaction_of_text_without_risks_is_identity():
-    assert redact_text("nothing here ✨", []) == "nothing here ✨"
+def test_redaction_takes_the_first_of_overlapping_spans_and_keeps_unredacted_flags():
+    text = "mail jo@x.org/cv ✨ I want to die"
+    risks = [{"flag": "pii.url", "start": 8, "end": 16},  # inside the e-mail: skipped
+             {"flag": "risk.crisis", "start": 20, "end": 31},  # flagged, never redacted
+             {"flag": "pii.email", "start": 5, "end": 13}]
+    assert redact_text(text, risks) == "mail [EMAIL]/cv ✨ I want to die"
+    assert redact_text(text, []) == text
 
 
 TOKEN_DETECTORS = {

@@ -101,8 +101,19 @@ def test_exemplars_are_bounded_and_deterministic(coded):
     assert first == build_report(coded).exemplars
     assert all(1 <= len(items) <= 3 for items in first.values())
     assert len(first["no_personal_use"]) == 3
-    # highest score first: "lol" has no evidence, so it never beats a scored comment
+    # a text under SHORT_TEXT characters comes after every text of useful length
     assert "lol" not in [e.text for e in first["no_personal_use"]]
+
+
+def test_exemplars_are_the_highest_scored_first(tmp_path, nlp):
+    text = "I talk to ChatGPT every night when I can't sleep, it calms me down."
+    path = write_coded(tmp_path / "coded.jsonl", nlp, texts=[text] * 4)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record, score in zip(records, [0.6, 0.9, 0.55, 0.75]):
+        record["themekit"]["scores"]["personal_use"] = score
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    picked = build_report(path).exemplars["personal_use"]
+    assert [(e.line, e.score) for e in picked] == [(2, 0.9), (4, 0.75), (1, 0.6)]
 
 
 def test_redact_replaces_personal_data_in_quotes(coded):

@@ -75,6 +75,14 @@ def test_stratified_draw_follows_the_allocation(corpus, mh):
     assert result.strata == {s: (SOURCES[s], expected[s]) for s in sorted(SOURCES)}
 
 
+def test_records_without_the_stratum_field_form_their_own_stratum(tmp_path, mh):
+    rows = ([{"id": f"t{i}", "text": "x", "source": "tiktok"} for i in range(4)]
+            + [{"id": "m1", "text": "x"}, {"id": "m2", "text": "x", "source": ""},
+               {"id": "n1", "text": "x", "source": 7}])
+    result = draw_sample(str(write_corpus(tmp_path / "c.jsonl", rows)), 7, mh, by="source")
+    assert result.strata == {"(missing)": (2, 2), "7": (1, 1), "tiktok": (4, 4)}
+
+
 def test_exclude_drops_ids_already_coded(tmp_path, corpus, mh):
     coded = tmp_path / "coded.jsonl"
     coded.write_text("".join(json.dumps({"id": f"tiktok-{i}", "experience": "personal_use"})
