@@ -65,7 +65,20 @@ def test_exception_inside_a_plugin_names_the_plugin(register_plugin):
 def test_duplicate_registration_names_both_plugins(register_plugin):
     register_plugin(ShoutDetector(), "shout-a")
     register_plugin(ShoutDetector(), "shout-b")
-    with pytest.raises(PluginError, match="'style.shouting'.*already registered"):
+    with pytest.raises(PluginError, match="plugin 'shout-b' registers 'style.shouting' in "
+                       "register_detectors, which plugin 'shout-a' already registered"):
+        registered_detectors()
+
+
+def test_a_plugin_that_takes_a_builtin_name_is_the_one_blamed(register_plugin):
+    class EmailAgain:
+        @hookimpl
+        def register_detectors(self, register):
+            register(Detector("pii.email", lambda nlp: lambda doc: [], "again"))
+
+    register_plugin(EmailAgain(), "email-again")
+    with pytest.raises(PluginError, match="plugin 'email-again' registers 'pii.email'.*"
+                       "plugin 'themekit_builtins.privacy' already registered"):
         registered_detectors()
 
 
@@ -97,6 +110,25 @@ def test_entry_point_that_fails_to_import_is_named(monkeypatch, fresh_manager):
     fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "themekit"))
     with pytest.raises(PluginError, match="plugin 'ghost' .* failed to load"):
         get_plugin_manager()
+
+
+class MisspelledHook:
+    @hookimpl
+    def register_detector(self, register):  # the hook is register_detectors
+        pass
+
+
+MISSPELLED_PLUGIN = MisspelledHook()
+
+
+def test_misspelled_hook_is_a_clear_error_naming_the_plugin(monkeypatch, fresh_manager):
+    fake_entry_points(monkeypatch,
+                      EntryPoint("typo", "tests.test_plugins:MISSPELLED_PLUGIN", "themekit"))
+    with pytest.raises(PluginError, match="plugin 'typo'.*unknown hook 'register_detector'"):
+        get_plugin_manager()
+    result = CliRunner().invoke(main, ["plugins"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: plugin 'typo'")
 
 
 def test_cli_lists_plugins_with_hooks(register_plugin):

@@ -57,10 +57,16 @@ def get_plugin_manager() -> pluggy.PluginManager:
             plugin = ep.load()
         except Exception as exc:
             raise PluginError(f"plugin '{ep.name}' ({ep.value}) failed to load: {exc}") from exc
-        pm.register(plugin, name=ep.name)
+        try:
+            pm.register(plugin, name=ep.name)
+        except pluggy.PluginValidationError as exc:  # a hook with the wrong arguments
+            raise PluginError(f"plugin '{ep.name}' ({ep.value}): {exc}") from exc
         if ep.dist is not None:
             _DISTRIBUTIONS[ep.name] = (ep.dist.name, ep.dist.version)
-    pm.check_pending()
+    try:
+        pm.check_pending()  # a misspelled hook name would otherwise be silently ignored
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin '{pm.get_name(exc.plugin)}': {exc}") from exc
     return pm
 
 
@@ -72,11 +78,13 @@ def reset_plugin_caches() -> None:
 
 
 def _collect(hook_name: str, key: Callable[[T], str]) -> dict[str, T]:
-    """Call one registration hook plugin by plugin, so an error names the plugin at fault."""
+    """Call one registration hook plugin by plugin, so an error names the plugin at fault.
+    Plugins are called in the order they were registered (built-ins first), so a name
+    registered twice is blamed on the later plugin."""
     pm = get_plugin_manager()
     found: dict[str, T] = {}
     owner: dict[str, str] = {}
-    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
         added: list[T] = []
         try:
             impl.function(added.append)
