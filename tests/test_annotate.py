@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -118,6 +120,18 @@ def test_interrupted_run_keeps_the_previous_output(tmp_path, nlp):
         annotate_file(nlp, str(src), str(out), on_record=interrupt, batch_size=4)
     assert out.read_text() == "previous complete run\n"
     assert not list(tmp_path.glob(".out.jsonl.*"))
+
+
+def test_outputs_get_the_mode_of_any_new_file(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n[1]\n')
+    old = os.umask(0o027)
+    try:
+        assert run(src, "-o", tmp_path / "out.jsonl").exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("out.jsonl", "out.errors.jsonl"):  # not mkstemp's private 0600
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
 
 
 def test_csv_input_with_custom_fields(tmp_path):

@@ -160,6 +160,13 @@ def _unicode_for_coding(text: str) -> str:
     return text
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class AtomicWriter:
     """Write lines to `path` via a temporary file, renamed over `path` on `commit()`.
 
@@ -192,6 +199,9 @@ class AtomicWriter:
             self.stream.flush()
             return
         self.stream.close()
+        # mkstemp makes the file private (0600); a finished output gets the mode any new
+        # file would get (0644 under the usual umask), so colleagues can read it
+        os.chmod(self._tmp, 0o666 & ~_umask())
         os.replace(self._tmp, self.path)
         self._tmp = None
 
