@@ -190,6 +190,23 @@ def test_model_scores_combine_with_rules(tmp_path):
     assert nlp("love")._.themekit.codes["mood"] == "both"
 
 
+def test_a_veto_of_a_confident_model_score_is_listed_in_dropped(tmp_path):
+    data = copy.deepcopy(MINI_RULES)
+    data["tiers"][2]["combine"] = "model_unless_veto"
+    data["tiers"][2]["codes"][1]["patterns"].append({"id": "pricey", "phrase": "pricey",
+                                                     "weight": -1.0})
+    path = tmp_path / "veto.yaml"
+    srsly.write_yaml(path, data)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("fake_textcat")  # cheap: 0.7, after_use: 0.2
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    assert "cheap" in nlp("nothing matches here")._.themekit.codes["topics"]
+    coding = nlp("it is pricey")._.themekit
+    assert "cheap" not in coding.codes["topics"]
+    assert coding.dropped == {
+        "cheap": "vetoed by a negative-weight pattern (pricey); model score 0.70"}
+
+
 def test_disk_round_trip_keeps_codebook(mini_nlp, tmp_path):
     mini_nlp.to_disk(tmp_path / "pipe")
     (tmp_path / "mini.yaml").unlink()  # the saved pipeline must not need the original file

@@ -7,7 +7,9 @@ Order of work, the same for every document:
    margin over its threshold (its default when none passes), a multi tier takes every code
    over its threshold; a code whose `requires` fails is never taken;
 3. rules of stage "assign" run (they may change codes), `requires` is checked again, and
-   parents roll up from their children;
+   parents roll up from their children. `dropped` gives the reason for each code a rule
+   assigned but `requires` then removed, and for each code the model alone would have
+   assigned but a negative-weight pattern vetoed;
 4. rules of stage "review" run (they add review reasons, never change codes).
 """
 
@@ -125,6 +127,13 @@ def resolve(
             codebook.combine_policy(code_id), evidence.get(code_id, CodeEvidence()), model
         )
     resolution = Resolution(codebook, scores, {t.id: {} for t in codebook.tiers})
+    for code_id, source in sources.items():
+        model = (model_scores or {}).get(code_id, 0.0)
+        if source == "veto" and model >= thresholds.get(code_id, codebook.codes[code_id].threshold):
+            # the model alone would have assigned it: say so, or the veto leaves no trace
+            resolution.dropped[code_id] = (f"vetoed by a negative-weight pattern "
+                                           f"({', '.join(evidence[code_id].patterns)}); "
+                                           f"model score {model:.2f}")
 
     def threshold(code_id: str) -> float:
         if sources[code_id] == "model" and code_id in thresholds:
