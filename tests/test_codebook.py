@@ -151,7 +151,19 @@ def test_cli_check_reports_invalid_yaml(tmp_path):
 
 
 def test_cli_show_draws_every_code():
-    result = CliRunner().invoke(main, ["codebook", "show", "llm-mental-health"], terminal_width=200)
+    result = CliRunner().invoke(main, ["codebook", "show", "llm-mental-health"],
+                                env={"COLUMNS": "1000"})
     assert result.exit_code == 0
-    for code in load_codebook("llm-mental-health").codes:
-        assert code in result.output
+    for code in load_codebook("llm-mental-health").codes.values():
+        assert code.id in result.output
+        for example in code.examples:
+            assert f"e.g. {example}" in result.output
+
+
+def test_cli_show_prints_brackets_in_definitions_as_written(tmp_path):
+    data = variant(tiers__0__codes__0__definition="uses it [daily] or more",
+                   tiers__0__codes__0__examples=["[sic] i use it"])
+    path = tmp_path / "brackets.yaml"
+    srsly.write_yaml(path, data)
+    result = CliRunner().invoke(main, ["codebook", "show", str(path)], terminal_width=200)
+    assert "uses it [daily] or more" in result.output and "e.g. [sic] i use it" in result.output

@@ -137,6 +137,12 @@ def test_cli_lists_plugins_with_hooks(register_plugin):
     assert result.exit_code == 0
     assert "shout" in result.output and "register_detectors" in result.output
     assert "themekit_builtins.privacy" in result.output
+    registered = [line.split("│")[1:3] for line in result.output.splitlines()
+                  if line.count("│") == 4]
+    registered = {(kind.strip(), name.strip()) for kind, name in registered}
+    assert {("detector", "style.shouting"), ("detector", "pii.email"),
+            ("codebook", "llm-mental-health"), ("tier rule", "co_evidence"),
+            ("evidence source", "patterns")} <= registered
 
 
 SHOUT_PLUGIN = ShoutDetector()

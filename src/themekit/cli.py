@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -330,7 +331,7 @@ def codebook_show(path):
 
 
 def codebook_tree(book: Codebook) -> Tree:
-    tree = Tree(f"[bold]{book.ref}[/]  {book.description}")
+    tree = Tree(f"[bold]{book.ref}[/]  {escape(book.description)}")
     for tier in book.tiers:
         rule = "exactly one" if tier.kind == "exclusive" else "zero or more"
         default = f", default [italic]{tier.default}[/]" if tier.default else ""
@@ -340,9 +341,11 @@ def codebook_tree(book: Codebook) -> Tree:
             code = book.codes[code_id]
             parent = nodes.get(code.parent, branch)
             extra = f"  [dim]requires {dict(code.requires)}[/]" if code.requires else ""
+            examples = "".join(f"\n  [italic]e.g. {escape(example)}[/]"
+                               for example in code.examples)
             nodes[code.id] = parent.add(
-                f"[bold]{code.id}[/] {code.label}: [dim]{code.definition}[/] "
-                f"[magenta]({len(code.patterns)} patterns)[/]{extra}"
+                f"[bold]{code.id}[/] {escape(code.label)}: [dim]{escape(code.definition)}[/] "
+                f"[magenta]({len(code.patterns)} patterns)[/]{extra}{examples}"
             )
     return tree
 
@@ -360,13 +363,15 @@ def codebook_list():
 
     table = Table("name", "file", "description")
     for name, entry in sorted(registered_codebooks().items()):
-        table.add_row(name, str(entry.path), entry.description.strip()[:80])
+        table.add_row(name, str(entry.path),
+                      escape(textwrap.shorten(entry.description, 80, placeholder=" …")))
     out_console.print(table)
 
 
 @main.command()
 def plugins():
-    """List loaded plugins: name, package, version and the hooks they implement.
+    """List loaded plugins (name, package, version, hooks) and what they register: the
+    codebooks, detectors, tier rules and evidence sources a codebook can name.
 
     Set THEMEKIT_LOAD_PLUGINS=name1,name2 to load only those third-party plugins
     (an empty value loads none); built-in plugins always load.
@@ -376,13 +381,17 @@ def plugins():
       themekit plugins
       THEMEKIT_LOAD_PLUGINS= themekit plugins      # built-ins only
     """
-    from themekit.plugins import describe_plugins
+    from themekit.plugins import describe_plugins, describe_registered
 
     table = Table("plugin", "package", "version", "hooks")
     for row in describe_plugins():
         name = row["name"] + (" [dim](built-in)[/]" if row["builtin"] else "")
         table.add_row(name, row["package"], row["version"], ", ".join(row["hooks"]))
     out_console.print(table)
+    registered = Table("registered", "name", "description")
+    for kind, name, description in describe_registered():
+        registered.add_row(kind, escape(name), escape(" ".join(description.split())))
+    out_console.print(registered)
 
 
 @main.command("sample")

@@ -122,6 +122,18 @@ def registered_evidence_sources() -> dict[str, EvidenceSource]:
     return _collect("register_evidence_sources", lambda s: s.name)
 
 
+def describe_registered() -> list[tuple[str, str, str]]:
+    """Kind, name and description of everything the plugins registered: the names that
+    codebooks (`detectors:`, `rules:`) and `--codebook` can use."""
+    return [
+        *(("codebook", c.name, c.description) for c in registered_codebooks().values()),
+        *(("detector", d.name, d.description) for d in registered_detectors().values()),
+        *(("tier rule", r.type, r.description) for r in registered_tier_rules().values()),
+        *(("evidence source", e.name, e.description)
+          for e in registered_evidence_sources().values()),
+    ]
+
+
 def describe_plugins() -> list[dict[str, Any]]:
     """Name, package, version and hooks of every loaded plugin, for `themekit plugins`."""
     from themekit import __version__
