@@ -109,6 +109,13 @@ def test_default_codebook_implements_the_shared_definition():
         ({"tiers__0__combine": "vote"}, "combine must be one of"),
         ({"tiers__1__codes__1__patterns": [{"id": "yes.1", "phrase": "x"}]},
          "pattern id 'yes.1' is already used"),
+        ({"tiers__1__codes__1__treshold": 0.8},
+         "code 'cheap': unknown key 'treshold'; did you mean 'threshold'?"),
+        ({"tiers__1__codes__1__patterns": [{"phrase": "x", "wieght": 0.4}]},
+         "code 'cheap' patterns[0]: unknown key 'wieght'; did you mean 'weight'?"),
+        ({"tiers__0__defualt": "no"}, "tier 'use': unknown key 'defualt'; did you mean 'default'?"),
+        ({"detector": ["pii.email"]}, "codebook: unknown key 'detector'; did you mean 'detectors'?"),
+        ({"colour": "blue"}, "codebook: unknown key 'colour'; known: name, version"),
     ],
 )
 def test_each_invalid_variant_gets_a_precise_error(changes, expected):

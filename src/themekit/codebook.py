@@ -6,6 +6,7 @@ part and returns an immutable `Codebook`; nothing else in themekit keeps its own
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -204,6 +205,7 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
             problems.append(f"missing required key '{key}'")
     if problems:
         raise CodebookError(source, problems)
+    _check_keys(data, CODEBOOK_KEYS, "codebook", problems)
 
     tiers: list[Tier] = []
     codes: dict[str, Code] = {}
@@ -242,6 +244,23 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
     return codebook
 
 
+CODEBOOK_KEYS = ("name", "version", "description", "tiers", "rules", "detectors")
+TIER_KEYS = ("id", "label", "description", "type", "default", "combine", "codes")
+CODE_KEYS = ("id", "label", "definition", "parent", "requires", "examples", "patterns",
+             "threshold", "combine")
+PATTERN_KEYS = ("id", "phrase", "tokens", "weight")
+
+
+def _check_keys(raw: dict[str, Any], known: tuple[str, ...], where: str,
+                problems: list[str]) -> None:
+    """A misspelled key (`treshold:`) would otherwise be ignored and its default used."""
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
+            problems.append(f"{where}: unknown key '{key}'; {hint}")
+
+
 def _as_list(value: Any, where: str, problems: list[str]) -> list[Any]:
     if value is None:
         return []
@@ -256,6 +275,7 @@ def _parse_tier(raw: Any, index: int, codes: dict[str, Code], problems: list[str
         problems.append(f"tiers[{index}]: each tier needs an 'id' (and 'type', 'codes')")
         return None
     tier_id = str(raw["id"])
+    _check_keys(raw, TIER_KEYS, f"tier '{tier_id}'", problems)
     kind = raw.get("type")
     if kind not in ("exclusive", "multi"):
         problems.append(
@@ -313,6 +333,7 @@ def _parse_code(raw: Any, tier_id: str, index: int, problems: list[str]) -> Code
         problems.append(f"tier '{tier_id}' codes[{index}]: each code needs an 'id'")
         return None
     code_id = str(raw["id"])
+    _check_keys(raw, CODE_KEYS, f"code '{code_id}'", problems)
     requires = raw.get("requires") or {}
     if not isinstance(requires, dict):
         problems.append(f"code '{code_id}': requires must map a tier id to a code, e.g. "
@@ -358,6 +379,7 @@ def _parse_pattern(raw: Any, code_id: str, index: int, problems: list[str]) -> P
             "{phrase: ...}) or {tokens: [...]} with spaCy Matcher token patterns"
         )
         return None
+    _check_keys(raw, PATTERN_KEYS, f"code '{code_id}' patterns[{index}]", problems)
     weight = raw.get("weight", 1.0)
     if not isinstance(weight, (int, float)) or weight == 0:
         problems.append(f"code '{code_id}' patterns[{index}]: weight must be a non-zero number")
