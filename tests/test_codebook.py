@@ -116,6 +116,8 @@ def test_default_codebook_implements_the_shared_definition():
         ({"tiers__0__defualt": "no"}, "tier 'use': unknown key 'defualt'; did you mean 'default'?"),
         ({"detector": ["pii.email"]}, "codebook: unknown key 'detector'; did you mean 'detectors'?"),
         ({"colour": "blue"}, "codebook: unknown key 'colour'; known: name, version"),
+        ({"tiers__1__codes__0__patterns": ["worth it"]},
+         "code 'good': a parent code takes no patterns"),
     ],
 )
 def test_each_invalid_variant_gets_a_precise_error(changes, expected):

@@ -448,6 +448,13 @@ def _check_references(
                 break
             seen.add(parent)
             parent = codes[parent].parent
+    parents = {code.parent for code in codes.values() if code.parent in codes}
+    for parent_id in sorted(parents):
+        if codes[parent_id].patterns:
+            problems.append(
+                f"code '{parent_id}': a parent code takes no patterns (it is assigned from its "
+                "children, so they would never count); move them to a child code"
+            )
     for tier in tiers:
         if tier.kind == "exclusive":
             nested = [c for c in tier.codes if codes[c].parent is not None]
