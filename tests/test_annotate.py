@@ -74,6 +74,74 @@ def test_bad_records_go_to_the_errors_file_with_line_and_reason(tmp_path):
     assert f"{src}, line 4, field 'text': text must be a string" in result.output
 
 
+def test_records_python_cannot_parse_are_bad_records_not_a_crash(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "first"}\n'
+                   '{"text": "big", "n": ' + "9" * 5000 + '}\n'
+                   + "[" * 100_000 + "]" * 100_000 + "\n"
+                   + '{"text": "last"}\n')
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert [r["text"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["first", "last"]
+    reasons = [e["reason"] for e in read_jsonl(tmp_path / "out.errors.jsonl")]
+    assert reasons[0].startswith("invalid JSON: Exceeds the limit")
+    assert reasons[1] == "invalid JSON: nested too deeply"
+
+
+def test_a_text_over_the_pipelines_limit_is_rejected_and_the_run_goes_on(tmp_path, nlp):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}) + "\n"
+                           for i, t in enumerate(["short", "x" * (nlp.max_length + 1), "too"])))
+    summary = annotate_file(nlp, str(src), str(tmp_path / "out.jsonl"))
+    assert (summary.read, summary.written, summary.rejected) == (3, 2, 1)
+    error = read_jsonl(tmp_path / "out.errors.jsonl")[0]
+    assert (error["line"], error["id"], error["field"]) == (2, 1, "text")
+    assert "over the pipeline's limit" in error["reason"]
+
+
+def test_files_with_a_byte_order_mark_are_read(tmp_path):
+    jsonl, csv_file = tmp_path / "bom.jsonl", tmp_path / "bom.csv"
+    jsonl.write_bytes(b'\xef\xbb\xbf{"id": "a", "text": "I vent to it"}\n')
+    csv_file.write_bytes(b"\xef\xbb\xbftext,id\r\nI vent to it,a\r\n")
+    for src in (jsonl, csv_file):
+        out = tmp_path / f"{src.suffix[1:]}-out.jsonl"
+        assert run(src, "-o", out).exit_code == 0
+        assert [r["id"] for r in read_jsonl(out)] == ["a"]
+
+
+def test_a_csv_row_that_is_not_utf8_is_rejected_and_the_rest_is_read(tmp_path):
+    src = tmp_path / "in.csv"
+    rows = [f"row {i},{i}".encode() for i in range(3000)]
+    rows[1500] = "caf\u00e9 latin-1,1500".encode("latin-1")
+    src.write_bytes(b"text,id\n" + b"\n".join(rows) + b"\n")
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert "read 3000 · written 2999 · rejected 1" in result.output
+    error = read_jsonl(tmp_path / "out.errors.jsonl")[0]
+    assert error["line"] == 1502 and error["reason"].startswith("not valid UTF-8")
+    assert json.loads(error["raw"]) == {"text": "caf\ufffd latin-1", "id": "1500"}
+
+
+def test_output_errors_and_input_must_be_different_files(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n')
+    out = tmp_path / "out.jsonl"
+    for args, said in [(["-o", out, "--errors", out], "the errors file would replace the output"),
+                       (["-o", src], "the output would replace the input"),
+                       (["-o", out, "--errors", src], "the errors file would replace the input")]:
+        result = run(src, *args)
+        assert result.exit_code == 1 and said in result.output
+    assert src.read_text() == '{"text": "fine"}\n' and not out.exists()
+
+
+def test_an_output_that_cannot_be_written_is_a_one_line_error(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n')
+    result = run(src, "-o", src / "out.jsonl")  # a file where a folder should be
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "cannot write here" in result.output
+
+
 def test_cut_emoji_surrogate_is_coded_and_kept_as_it_came(tmp_path):
     """Scraped text often ends in half an emoji: a lone surrogate escape, valid JSON that
     is not valid UTF-8. It must not stop the run or lose the record."""

@@ -107,6 +107,19 @@ def test_core_takes_several_systems_on_one_gold(tmp_path):
     assert result.tiers["experience"].codes["personal_use"].recall == 0.0
 
 
+def test_gold_with_a_byte_order_mark_or_a_bad_byte(files, tmp_path):
+    coded, gold = files
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + gold.read_bytes())
+    assert evaluate_files(coded, bom).n == 4
+    lines = gold.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"neutral", b"neutr\xe9l")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b"".join(lines))
+    with pytest.raises(InputError, match=f"{latin}, line 3: not valid UTF-8"):
+        evaluate_files(coded, latin)
+
+
 def test_gold_without_flags_scores_no_flags(files, tmp_path):
     coded, _ = files
     gold = write_jsonl(tmp_path / "g.jsonl", [{k: v for k, v in g.items() if k != "flags"}

@@ -13,6 +13,7 @@ from spacy.language import Language
 
 from themekit.cli import main
 from themekit.codebook import load_codebook
+from themekit.io import InputError
 from themekit.sample import allocate, draw_sample
 from themekit.sheets import read_sheet
 
@@ -129,6 +130,18 @@ def test_sheet_fields_and_csv_round_trip(tmp_path, corpus, mh):
                    "themes": [], "flags": [], "coder": None}
     assert [it.id for it in items] == [json.loads(line)["id"]
                                        for line in jsonl.read_text().splitlines()]
+
+
+def test_a_sheet_saved_by_excel_is_read(tmp_path, corpus, mh):
+    """Excel writes CSV with a byte-order mark, which must not become part of 'id'."""
+    out = tmp_path / "sheet.csv"
+    CliRunner().invoke(main, ["sample", str(corpus), "-n", "3", "-o", str(out)])
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+    assert [it.id for it in read_sheet(excel, mh)] == [it.id for it in read_sheet(out, mh)]
+    excel.write_bytes(out.read_bytes().replace(b"comment", b"caf\xe9", 1))
+    with pytest.raises(InputError, match=f"{excel}, line 2: not valid UTF-8"):
+        read_sheet(excel, mh)
 
 
 def test_cli_rejects_a_bad_size(corpus, tmp_path):

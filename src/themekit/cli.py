@@ -86,7 +86,8 @@ def count_lines(path: str) -> int | None:
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
-              help="Where bad records go (default: OUTPUT with .errors.jsonl).")
+              help="Where bad records go (default: beside OUTPUT, coded.jsonl -> "
+              "coded.errors.jsonl). Must not be INPUT or OUTPUT.")
 @click.option("--strict", is_flag=True, help="Stop with exit code 1 at the first bad record.")
 @click.option("--redact", is_flag=True,
               help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] [@USER].")

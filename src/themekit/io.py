@@ -66,22 +66,53 @@ def detect_format(path: str, given: str | None) -> Format:
 
 
 def read_records(
-    path: str, text_field: str = "text", fmt: str | None = None, id_field: str = "id"
+    path: str, text_field: str = "text", fmt: str | None = None, id_field: str = "id",
+    max_length: int | None = None,
 ) -> Iterator[Record | BadRecord]:
-    """Yield every record of a JSONL or CSV file (or stdin for "-"), good or bad, in order."""
+    """Yield every record of a JSONL or CSV file (or stdin for "-"), good or bad, in order.
+    A text longer than `max_length` (a pipeline's `nlp.max_length`) is a bad record."""
     source = "<stdin>" if path == STDIO else path
     fmt_ = detect_format(path, fmt)
     if path != STDIO and not Path(path).is_file():
         raise InputError(f"{path}: no such file")
     stream = sys.stdin.buffer if path == STDIO else open(path, "rb")
+    read = _read_csv if fmt_ == "csv" else _read_jsonl
     try:
-        if fmt_ == "csv":
-            yield from _read_csv(stream, source, text_field, id_field)
-        else:
-            yield from _read_jsonl(stream, source, text_field, id_field)
+        for record in read(stream, source, text_field, id_field):
+            if max_length is not None and isinstance(record, Record) \
+                    and len(record.text) > max_length:
+                record = BadRecord(source, record.line, text_field,
+                                   f"text of {len(record.text):,} characters is over the "
+                                   f"pipeline's limit of {max_length:,} (nlp.max_length)",
+                                   json.dumps(record.data, ensure_ascii=False),
+                                   record.data.get(id_field))
+            yield record
     finally:
         if path != STDIO:
             stream.close()
+
+
+def _decode_line(raw_bytes: bytes, line_no: int) -> str:
+    """One line as text; a UTF-8 byte-order mark (as Excel and Notepad write) is dropped."""
+    raw = raw_bytes.decode("utf-8")
+    return raw.removeprefix("\ufeff") if line_no == 1 else raw
+
+
+def _invalid_utf8(exc: UnicodeDecodeError) -> str:
+    return f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+
+
+def _parse_json(raw: str) -> tuple[Any, str | None]:
+    """The parsed line, or None and why not. Besides syntax errors, Python's parser refuses
+    integers of over 4,300 digits and nesting deeper than its recursion limit."""
+    try:
+        return json.loads(raw), None
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    except ValueError as exc:
+        return None, f"invalid JSON: {exc}"
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
 
 
 def _read_jsonl(
@@ -89,19 +120,17 @@ def _read_jsonl(
 ) -> Iterator[Record | BadRecord]:
     for line_no, raw_bytes in enumerate(stream, start=1):
         try:
-            raw = raw_bytes.decode("utf-8")
+            raw = _decode_line(raw_bytes, line_no)
         except UnicodeDecodeError as exc:
-            yield BadRecord(source, line_no, None, f"not valid UTF-8 ({exc.reason} at byte "
-                            f"{exc.start})", raw_bytes.decode("utf-8", "replace").rstrip("\n"))
+            yield BadRecord(source, line_no, None, _invalid_utf8(exc),
+                            raw_bytes.decode("utf-8", "replace").rstrip("\n"))
             continue
         if not raw.strip():
             yield BadRecord(source, line_no, None, "blank line", raw.rstrip("\n"))
             continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield BadRecord(source, line_no, None, f"invalid JSON: {exc.msg} at column "
-                            f"{exc.colno}", raw.rstrip("\n"))
+        data, problem = _parse_json(raw)
+        if problem:
+            yield BadRecord(source, line_no, None, problem, raw.rstrip("\n"))
             continue
         yield _check_record(data, source, line_no, text_field, id_field, raw)
 
@@ -109,16 +138,15 @@ def _read_jsonl(
 def _read_csv(
     stream: IO[bytes], source: str, text_field: str, id_field: str
 ) -> Iterator[Record | BadRecord]:
-    text_stream = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
+    # undecodable bytes become lone surrogates (U+DC80-U+DCFF), so one bad row is rejected
+    # and reading goes on; CSV has no escapes, so no other surrogate can occur
+    text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
+                                   newline="")
     reader = csv.DictReader(text_stream)
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            yield BadRecord(source, reader.line_num + 1, None,
-                            f"not valid UTF-8 ({exc.reason}); reading stopped here", "")
             return
         except csv.Error as exc:
             yield BadRecord(source, reader.line_num, None, f"malformed CSV: {exc}", "")
@@ -127,6 +155,13 @@ def _read_csv(
         if None in row:
             yield BadRecord(source, line_no, None, "more cells than header columns",
                             json.dumps(row.pop(None)))
+            continue
+        cells = [value for value in row.values() if isinstance(value, str)]
+        if any(LONE_SURROGATE.search(value) for value in cells):
+            raw = json.dumps({k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                              if isinstance(v, str) else v for k, v in row.items()})
+            yield BadRecord(source, line_no, None, "not valid UTF-8 (save the file as UTF-8)",
+                            raw)
             continue
         yield _check_record(dict(row), source, line_no, text_field, id_field, json.dumps(row))
 
@@ -181,9 +216,12 @@ class AtomicWriter:
             self.stream: IO[str] = sys.stdout
         else:
             target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                             suffix=".partial")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, self._tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                                 suffix=".partial")
+            except OSError as exc:  # a read-only place, a file where a folder should be
+                raise InputError(f"{path}: cannot write here ({exc.strerror})") from exc
             self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
 
     def write_json(self, obj: dict[str, Any]) -> None:
@@ -230,19 +268,22 @@ def read_jsonl(
     A bad line raises InputError with its file and line number, or, when a `problems` list
     is given, is recorded there and skipped, so that every problem can be reported at once.
     """
-    with open(path, encoding="utf-8") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
+    with open(path, "rb") as handle:
+        for line_no, raw_bytes in enumerate(handle, start=1):
             try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                problem = f"{path}, line {line_no}: invalid JSON: {exc.msg} at column {exc.colno}"
+                raw = _decode_line(raw_bytes, line_no)
+            except UnicodeDecodeError as exc:
+                data, problem = None, _invalid_utf8(exc)
             else:
+                if not raw.strip():
+                    continue
+                data, problem = _parse_json(raw)
+            if problem is None:
                 if isinstance(data, dict):
                     yield line_no, data
                     continue
-                problem = f"{path}, line {line_no}: expected a JSON object, got {type(data).__name__}"
+                problem = f"expected a JSON object, got {type(data).__name__}"
+            problem = f"{path}, line {line_no}: {problem}"
             if problems is None:
                 raise InputError(problem)
             problems.append(problem)

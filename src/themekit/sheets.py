@@ -139,10 +139,27 @@ def _is_csv(path: str) -> bool:
 
 
 def _read_csv(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8", newline="") as handle:
+    """Rows with their line numbers; a sheet saved by Excel starts with a byte-order mark."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        for row in reader:
-            yield reader.line_num, dict(row)
+        try:
+            for row in reader:
+                yield reader.line_num, dict(row)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}, line {_undecodable_line(path)}: not valid UTF-8 "
+                             f"({exc.reason}); save the sheet as UTF-8") from exc
+
+
+def _undecodable_line(path: str) -> int:
+    """The first line of the file that is not UTF-8 (the reader decodes in blocks, so the
+    error itself does not know which line it was)."""
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return line_no
+    return 0
 
 
 def _csv_cell(value: Any) -> str:
