@@ -21,7 +21,7 @@ def _code_list(config: Mapping[str, Any], key: str, codebook: Codebook) -> tuple
     value = config.get(key, [])
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list):
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
         raise ValueError(f"'{key}' must be a list of code ids")
     unknown = [c for c in value if c not in codebook.codes]
     if unknown:
@@ -45,7 +45,7 @@ class CoEvidenceRule:
         assign = spec.config.get("assign")
         if len(when_all) < 2:
             raise ValueError("'when_all' needs at least two codes")
-        if assign not in codebook.codes:
+        if not isinstance(assign, str) or assign not in codebook.codes:
             raise ValueError(f"'assign' must name a code, got {assign!r}")
         tiers = {codebook.codes[c].tier for c in (*when_all, assign)}
         if len(tiers) != 1 or codebook.tier(tiers.pop()).kind != "exclusive":

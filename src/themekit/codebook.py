@@ -7,6 +7,7 @@ part and returns an immutable `Codebook`; nothing else in themekit keeps its own
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -206,6 +207,11 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
     if problems:
         raise CodebookError(source, problems)
     _check_keys(data, CODEBOOK_KEYS, "codebook", problems)
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        problems.append("'name' must be non-empty text")
+    if isinstance(data["version"], float) or not isinstance(data["version"], (str, int)):
+        problems.append(f"'version' must be text or a whole number, got {data['version']!r}; "
+                        "quote it (version: \"1.10\") so YAML keeps it as written")
 
     tiers: list[Tier] = []
     codes: dict[str, Code] = {}
@@ -259,6 +265,11 @@ def _check_keys(raw: dict[str, Any], known: tuple[str, ...], where: str,
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
             problems.append(f"{where}: unknown key '{key}'; {hint}")
+
+
+def _is_number(value: Any) -> bool:
+    """An int or float, but not a bool (YAML reads `yes` and `true` as True, an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _as_list(value: Any, where: str, problems: list[str]) -> list[Any]:
@@ -345,9 +356,20 @@ def _parse_code(raw: Any, tier_id: str, index: int, problems: list[str]) -> Code
             f"code '{code_id}': combine must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}"
         )
     threshold = raw.get("threshold", 0.5)
-    if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+    if not _is_number(threshold) or not 0 < threshold <= 1:
         problems.append(f"code '{code_id}': threshold must be a number in (0, 1], got {threshold!r}")
         threshold = 0.5
+    parent = raw.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        problems.append(f"code '{code_id}': parent must be one code id, got {parent!r}")
+        parent = None
+    examples = raw.get("examples") or []
+    if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
+        problems.append(f"code '{code_id}': examples must be a list of texts")
+        examples = []
+    for key in ("label", "definition"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
+            problems.append(f"code '{code_id}': {key} must be non-empty text")
     patterns = [
         p
         for i, raw_pattern in enumerate(_as_list(raw.get("patterns"), f"{code_id}.patterns", problems))
@@ -360,9 +382,9 @@ def _parse_code(raw: Any, tier_id: str, index: int, problems: list[str]) -> Code
         tier=tier_id,
         label=str(raw.get("label", code_id)),
         definition=str(raw.get("definition", "")).strip(),
-        parent=raw.get("parent"),
+        parent=parent,
         requires={str(k): str(v) for k, v in requires.items()},
-        examples=tuple(str(e) for e in raw.get("examples") or ()),
+        examples=tuple(examples),
         patterns=tuple(patterns),
         combine=combine,
         threshold=float(threshold),
@@ -381,7 +403,7 @@ def _parse_pattern(raw: Any, code_id: str, index: int, problems: list[str]) -> P
         return None
     _check_keys(raw, PATTERN_KEYS, f"code '{code_id}' patterns[{index}]", problems)
     weight = raw.get("weight", 1.0)
-    if not isinstance(weight, (int, float)) or weight == 0:
+    if not _is_number(weight) or weight == 0 or not math.isfinite(weight):
         problems.append(f"code '{code_id}' patterns[{index}]: weight must be a non-zero number")
         return None
     pattern_id = str(raw.get("id", default_id))
