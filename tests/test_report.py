@@ -187,6 +187,22 @@ def test_unknown_code_and_missing_coding_name_the_field(coded, tmp_path):
         build_report(bad)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [("review", 5, "field 'themekit.review': expected a list of texts"),
+     ("review", "abc", "field 'themekit.review': expected a list of texts"),
+     ("scores", ["x"], "field 'themekit.scores': expected an object of scores per code"),
+     ("scores", {"positive": "high"}, "field 'themekit.scores': expected an object")],
+)
+def test_wrong_types_in_a_coding_name_the_field(coded, tmp_path, field, value, expected):
+    record = json.loads(coded.read_text().splitlines()[0])
+    record["themekit"][field] = value
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(coded.read_text() + json.dumps(record) + "\n")
+    with pytest.raises(InputError, match=f"line 9, {expected}"):
+        build_report(bad)
+
+
 def test_mixed_codebooks_are_rejected(coded, tmp_path):
     record = json.loads(coded.read_text().splitlines()[0])
     record["themekit"]["codebook"] = "other@2"
@@ -226,6 +242,12 @@ def test_calibration_must_match_the_codebook(coded, tmp_path):
     broken.write_text(json.dumps({"codebook": "llm-mental-health@1",
                                   "tiers": {"experience": {"codes": {"personal_use": {}}}}}))
     with pytest.raises(InputError, match="tiers.experience.codes.personal_use"):
+        build_report(coded, calibration=broken)
+    broken.write_text(json.dumps({"codebook": "llm-mental-health@1", "tiers": {"x": 5}}))
+    with pytest.raises(InputError, match="field 'tiers.x.codes': expected an object"):
+        build_report(coded, calibration=broken)
+    broken.write_text(json.dumps({"systems": []}))
+    with pytest.raises(InputError, match="JSON of `evaluate --compare`"):
         build_report(coded, calibration=broken)
 
 

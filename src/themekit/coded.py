@@ -121,7 +121,20 @@ def read_coded(path: str | Path, codebook: Codebook) -> Iterator[CodedRecord]:
                              f"the codebook in use ({codebook.ref})")
         labels = parse_labels(codebook, coding.get("codes"), coding.get("flags", []), where,
                               f"{CODED_KEY}.codes.", f"{CODED_KEY}.flags")
+        _check_scores_and_review(coding, where)
         yield CodedRecord(line_no, data, coding, labels)
+
+
+def _check_scores_and_review(coding: dict[str, Any], where: str) -> None:
+    """Reports read these two as they are; a wrong type would surface as a traceback."""
+    scores = coding.get("scores", {})
+    if not isinstance(scores, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores.values()):
+        raise InputError(f"{where}, field '{CODED_KEY}.scores': expected an object of "
+                         "scores per code")
+    review = coding.get("review", [])
+    if not isinstance(review, list) or not all(isinstance(r, str) for r in review):
+        raise InputError(f"{where}, field '{CODED_KEY}.review': expected a list of texts")
 
 
 def _coding(data: dict[str, Any], where: str) -> dict[str, Any]:

@@ -138,6 +138,9 @@ def load_calibration(path: str | Path, book: Codebook) -> dict[str, tuple[int, i
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: cannot read calibration JSON: {exc}") from exc
+    if isinstance(data, dict) and "systems" in data:
+        raise InputError(f"{path}: this is the JSON of `evaluate --compare`, which holds several "
+                         "systems; calibrate with the `evaluate --json` of the one coded file")
     if not isinstance(data, dict) or not isinstance(data.get("tiers"), dict):
         raise InputError(f"{path}: not the JSON of `themekit evaluate --json` (no 'tiers')")
     if data.get("codebook") != book.ref:
@@ -145,7 +148,11 @@ def load_calibration(path: str | Path, book: Codebook) -> dict[str, tuple[int, i
                          f"but the coded file uses {book.ref}")
     out = {}
     for tier_id, tier in data["tiers"].items():
-        for code, scores in (tier.get("codes") or {}).items():
+        codes = tier.get("codes") if isinstance(tier, dict) else None
+        if not isinstance(codes, dict):
+            raise InputError(f"{path}, field 'tiers.{tier_id}.codes': expected an object of "
+                             "scores per code")
+        for code, scores in codes.items():
             try:
                 out[code] = tuple(int(scores[k]) for k in ("tp", "fp", "fn", "tn"))
             except (KeyError, TypeError, ValueError) as exc:
