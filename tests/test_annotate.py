@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,7 @@ def test_records_python_cannot_parse_are_bad_records_not_a_crash(tmp_path):
     src.write_text('{"text": "first"}\n'
                    '{"text": "big", "n": ' + "9" * 5000 + '}\n'
                    + "[" * 100_000 + "]" * 100_000 + "\n"
+                   + '{"text": "nan", "score": NaN}\n'
                    + '{"text": "last"}\n')
     result = run(src, "-o", tmp_path / "out.jsonl")
     assert result.exit_code == 0, result.output
@@ -86,6 +89,7 @@ def test_records_python_cannot_parse_are_bad_records_not_a_crash(tmp_path):
     reasons = [e["reason"] for e in read_jsonl(tmp_path / "out.errors.jsonl")]
     assert reasons[0].startswith("invalid JSON: Exceeds the limit")
     assert reasons[1] == "invalid JSON: nested too deeply"
+    assert reasons[2] == "invalid JSON: NaN is not JSON (write null or a number)"
 
 
 def test_a_text_over_the_pipelines_limit_is_rejected_and_the_run_goes_on(tmp_path, nlp):
@@ -200,6 +204,22 @@ def test_outputs_get_the_mode_of_any_new_file(tmp_path):
         os.umask(old)
     for name in ("out.jsonl", "out.errors.jsonl"):  # not mkstemp's private 0600
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
+
+
+def test_sigterm_leaves_no_partial_files(tmp_path):
+    """A scheduler's `kill` must clean up like Ctrl-C does."""
+    themekit = Path(sys.executable).parent / "themekit"
+    proc = subprocess.Popen([str(themekit), "annotate", "-", "-o", str(tmp_path / "out.jsonl")],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc.stdin.write(b'{"text": "I vent to it"}\n')
+    proc.stdin.flush()  # stdin stays open: annotate waits for more
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.jsonl.*.partial")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(tmp_path.glob(".out.jsonl.*.partial")), "annotate never started writing"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_csv_input_with_custom_fields(tmp_path):

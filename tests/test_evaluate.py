@@ -120,6 +120,13 @@ def test_gold_with_a_byte_order_mark_or_a_bad_byte(files, tmp_path):
         evaluate_files(coded, latin)
 
 
+def test_a_gold_id_coded_twice_is_refused(files):
+    coded, gold = files
+    coded.write_text(coded.read_text() + coded.read_text().splitlines()[0] + "\n")
+    with pytest.raises(ValueError, match="hold gold id 'a' twice"):
+        evaluate_files(coded, gold)
+
+
 def test_gold_without_flags_scores_no_flags(files, tmp_path):
     coded, _ = files
     gold = write_jsonl(tmp_path / "g.jsonl", [{k: v for k, v in g.items() if k != "flags"}

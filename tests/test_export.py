@@ -87,12 +87,13 @@ def test_matrix_from_sheet_derives_parents_and_skips_uncoded(tmp_path, mh):
     assert rows[0]["risk.crisis"] == "1" and rows[0]["attitude"] == "mixed"
 
 
-def test_matrix_rejects_a_record_from_another_codebook(tmp_path, mh):
+@pytest.mark.parametrize("ref", ["other@2", "llm-mental-health@0"])
+def test_matrix_rejects_a_record_from_another_codebook(tmp_path, mh, ref):
     record = coded_record("a", "personal_use", "positive", [], [])
-    record["themekit"]["codebook"] = "other@2"
+    record["themekit"]["codebook"] = ref
     coded = tmp_path / "coded.jsonl"
     coded.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"line 1, field 'themekit.codebook'"):
+    with pytest.raises(ValueError, match=f"line 1, field 'themekit.codebook': coded with {ref}"):
         export_matrix(coded, mh, str(tmp_path / "m.csv"))
 
 

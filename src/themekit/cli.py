@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -45,6 +47,14 @@ def main() -> None:
       themekit annotate examples/comments.jsonl -o coded.jsonl
       themekit report coded.jsonl
     """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """`kill` (or a scheduler's time limit) unwinds like Ctrl-C: half-written outputs are
+    removed and earlier ones kept, instead of .partial files left behind."""
+    sys.exit(128 + signum)
 
 
 def codebook_option(func):

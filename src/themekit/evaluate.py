@@ -122,6 +122,10 @@ def evaluate(
     """Score a system's labels against gold labels on the ids both have."""
     predicted: dict[str, Labels] = {}
     for item_id, labels in system:
+        if item_id in predicted:
+            raise ValueError(f"the coded records hold gold id {item_id!r} twice; keep one "
+                             "coding per comment (which one to score is not for evaluate to "
+                             "guess)")
         if item_id in gold:
             predicted[item_id] = labels
     ids = [i for i in gold if i in predicted]

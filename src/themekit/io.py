@@ -102,11 +102,16 @@ def _invalid_utf8(exc: UnicodeDecodeError) -> str:
     return f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (write null or a number)")
+
+
 def _parse_json(raw: str) -> tuple[Any, str | None]:
     """The parsed line, or None and why not. Besides syntax errors, Python's parser refuses
-    integers of over 4,300 digits and nesting deeper than its recursion limit."""
+    integers of over 4,300 digits and nesting deeper than its recursion limit; NaN and
+    Infinity, which it would accept, are refused, or the output would not be JSON either."""
     try:
-        return json.loads(raw), None
+        return json.loads(raw, parse_constant=_refuse_constant), None
     except json.JSONDecodeError as exc:
         return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
     except ValueError as exc:

@@ -202,7 +202,7 @@ def _coded_part(data: dict[str, Any], where: str, codebook: Codebook) -> dict[st
     if not isinstance(coding, dict) or not isinstance(coding.get("codes"), dict):
         raise InputError(f"{where}, field '{CODED_KEY}.codes': missing")
     ref = coding.get("codebook")
-    if ref is not None and str(ref).rsplit("@", 1)[0] != codebook.name:
+    if ref is not None and ref != codebook.ref:  # another version may define other codes
         raise InputError(f"{where}, field '{CODED_KEY}.codebook': coded with {ref}, not with "
                          f"{codebook.ref}; pass the matching --codebook")
     return {**coding["codes"], "flags": coding.get("flags", [])}
