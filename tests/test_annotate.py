@@ -126,6 +126,17 @@ def test_a_csv_row_that_is_not_utf8_is_rejected_and_the_rest_is_read(tmp_path):
     assert json.loads(error["raw"]) == {"text": "caf\ufffd latin-1", "id": "1500"}
 
 
+def test_a_stray_or_unclosed_quote_in_a_csv_is_named_not_merged(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text('text,id\nfine one,1\n"a"b,2\nthird,3\n"unterminated,4\nfive,5\n')
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["1", "3"]
+    errors = read_jsonl(tmp_path / "out.errors.jsonl")
+    assert [e["line"] for e in errors] == [3, 5]
+    assert "quote opened on line 5 is never closed" in errors[1]["reason"]
+
+
 def test_output_errors_and_input_must_be_different_files(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "fine"}\n')

@@ -147,14 +147,20 @@ def _read_csv(
     # and reading goes on; CSV has no escapes, so no other surrogate can occur
     text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
                                    newline="")
-    reader = csv.DictReader(text_stream)
+    # strict: a stray quote is a bad row, not a cell silently merged with its neighbours
+    reader = csv.DictReader(text_stream, strict=True)
     while True:
+        last_line = reader.line_num
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield BadRecord(source, reader.line_num, None, f"malformed CSV: {exc}", "")
+            reason = f"malformed CSV: {exc}"
+            if "unexpected end of data" in str(exc):
+                reason += (f" (a quote opened on line {last_line + 1} is never closed: the "
+                           "rest of the file is one cell)")
+            yield BadRecord(source, last_line + 1, None, reason, "")
             continue
         line_no = reader.line_num
         if None in row:
