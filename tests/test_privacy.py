@@ -24,6 +24,8 @@ def flags_of(nlp, text):
         ("see https://example.org/post/1 and www.example.net", [
             ("pii.url", "https://example.org/post/1"), ("pii.url", "www.example.net")]),
         ("@jane_doe you need this", [("pii.handle", "@jane_doe")]),
+        # spaCy splits the trailing underscores off as a suffix; they are part of the handle
+        ("dm @lena.rios__ or @sam_ _ ok", [("pii.handle", "@lena.rios__"), ("pii.handle", "@sam_")]),
         ("I have bipolar and my replika helps", [("sensitive.health_disclosure", "I have bipolar")]),
         ("i'm on sertraline now", [("sensitive.health_disclosure", "i'm on sertraline")]),
         ("as someone with complex PTSD it felt cold",

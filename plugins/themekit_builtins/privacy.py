@@ -148,11 +148,13 @@ def _token_finder(
     value: str | bool,
     shape_test: Callable[[str], bool],
     accept: Callable[[Span], bool] = lambda span: True,
+    end_of: Callable[[Doc, int], int] = lambda doc, i: i + 1,
 ) -> Callable[[Language], Callable]:
     """A detector for single tokens with a lexical attribute (`like_email`, a prefix...),
     read from the document's shared attribute columns instead of a Python loop over tokens.
     `shape_test` must hold for the shape of every token the attribute can pick out: it
-    lets most documents pass without reading the attribute at all."""
+    lets most documents pass without reading the attribute at all. `end_of(doc, i)` is
+    where a span found at token i ends (the next token, unless it says otherwise)."""
 
     def build(nlp: Language):
         wanted = nlp.vocab.strings.add(value) if isinstance(value, str) else int(value)
@@ -163,7 +165,7 @@ def _token_finder(
             if not gate(cols) or wanted not in cols.present(attr):
                 return []
             hits = numpy.flatnonzero(cols.array(attr) == wanted)
-            spans = [Span(doc, int(i), int(i) + 1, label=label) for i in hits]
+            spans = [Span(doc, int(i), end_of(doc, int(i)), label=label) for i in hits]
             return [span for span in spans if accept(span)]
 
         return find
@@ -186,6 +188,15 @@ def _is_handle(span: Span) -> bool:
     return len(span.text) > 2 and span.text[1:].replace("_", "").replace(".", "").isalnum()
 
 
+def _handle_end(doc: Doc, i: int) -> int:
+    """spaCy splits trailing underscores off a handle (`@lena_` is `@lena` and `_`); they
+    belong to it, or redaction would leave them behind."""
+    end = i + 1
+    while end < len(doc) and not doc[end - 1].whitespace_ and set(doc[end].text) == {"_"}:
+        end += 1
+    return end
+
+
 def _may_be_email(shape: str) -> bool:
     return "@" in shape
 
@@ -205,7 +216,8 @@ def register_detectors(register):
                       _token_finder("pii.url", LIKE_URL, True, _may_be_url, _is_link),
                       "A link (with a scheme, www. or a path).", redact_as="[URL]"))
     register(Detector("pii.handle",
-                      _token_finder("pii.handle", PREFIX, "@", _may_be_handle, _is_handle),
+                      _token_finder("pii.handle", PREFIX, "@", _may_be_handle, _is_handle,
+                                    _handle_end),
                       "An @username.", redact_as="[@USER]"))
     register(Detector("sensitive.health_disclosure",
                       _matcher_finder("sensitive.health_disclosure", HEALTH_PATTERNS),
