@@ -20,6 +20,13 @@ TierKind = Literal["exclusive", "multi"]
 COMBINE_POLICIES = ("rules", "model", "either", "model_unless_veto")
 """How model scores and rule evidence combine for a code (see docs/model.md)."""
 
+# the keys each level of a codebook file may hold (docs/codebook.md)
+CODEBOOK_KEYS = ("name", "version", "description", "tiers", "rules", "detectors")
+TIER_KEYS = ("id", "label", "description", "type", "default", "combine", "codes")
+CODE_KEYS = ("id", "label", "definition", "parent", "requires", "examples", "patterns",
+             "threshold", "combine")
+PATTERN_KEYS = ("id", "phrase", "tokens", "weight")
+
 
 class CodebookError(ValueError):
     """A codebook that cannot be used; `problems` lists every issue found, not just the first."""
@@ -250,13 +257,6 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
     return codebook
 
 
-CODEBOOK_KEYS = ("name", "version", "description", "tiers", "rules", "detectors")
-TIER_KEYS = ("id", "label", "description", "type", "default", "combine", "codes")
-CODE_KEYS = ("id", "label", "definition", "parent", "requires", "examples", "patterns",
-             "threshold", "combine")
-PATTERN_KEYS = ("id", "phrase", "tokens", "weight")
-
-
 def _check_keys(raw: dict[str, Any], known: tuple[str, ...], where: str,
                 problems: list[str]) -> None:
     """A misspelled key (`treshold:`) would otherwise be ignored and its default used."""
@@ -267,7 +267,7 @@ def _check_keys(raw: dict[str, Any], known: tuple[str, ...], where: str,
             problems.append(f"{where}: unknown key '{key}'; {hint}")
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     """An int or float, but not a bool (YAML reads `yes` and `true` as True, an int)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -356,7 +356,7 @@ def _parse_code(raw: Any, tier_id: str, index: int, problems: list[str]) -> Code
             f"code '{code_id}': combine must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}"
         )
     threshold = raw.get("threshold", 0.5)
-    if not _is_number(threshold) or not 0 < threshold <= 1:
+    if not is_number(threshold) or not 0 < threshold <= 1:
         problems.append(f"code '{code_id}': threshold must be a number in (0, 1], got {threshold!r}")
         threshold = 0.5
     parent = raw.get("parent")
@@ -403,7 +403,7 @@ def _parse_pattern(raw: Any, code_id: str, index: int, problems: list[str]) -> P
         return None
     _check_keys(raw, PATTERN_KEYS, f"code '{code_id}' patterns[{index}]", problems)
     weight = raw.get("weight", 1.0)
-    if not _is_number(weight) or weight == 0 or not math.isfinite(weight):
+    if not is_number(weight) or weight == 0 or not math.isfinite(weight):
         problems.append(f"code '{code_id}' patterns[{index}]: weight must be a non-zero number")
         return None
     pattern_id = str(raw.get("id", default_id))

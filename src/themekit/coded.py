@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from themekit.codebook import Codebook, load_codebook
+from themekit.codebook import Codebook, is_number, load_codebook
 from themekit.io import InputError, read_jsonl
 
 CODED_KEY = "themekit"  # the field `themekit annotate` adds to each record
@@ -128,8 +128,7 @@ def read_coded(path: str | Path, codebook: Codebook) -> Iterator[CodedRecord]:
 def _check_scores_and_review(coding: dict[str, Any], where: str) -> None:
     """Reports read these two as they are; a wrong type would surface as a traceback."""
     scores = coding.get("scores", {})
-    if not isinstance(scores, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores.values()):
+    if not isinstance(scores, dict) or not all(is_number(v) for v in scores.values()):
         raise InputError(f"{where}, field '{CODED_KEY}.scores': expected an object of "
                          "scores per code")
     review = coding.get("review", [])
