@@ -82,6 +82,7 @@ def test_records_python_cannot_parse_are_bad_records_not_a_crash(tmp_path):
                    '{"text": "big", "n": ' + "9" * 5000 + '}\n'
                    + "[" * 100_000 + "]" * 100_000 + "\n"
                    + '{"text": "nan", "score": NaN}\n'
+                   + '{"text": "huge", "score": -1e400}\n'
                    + '{"text": "last"}\n')
     result = run(src, "-o", tmp_path / "out.jsonl")
     assert result.exit_code == 0, result.output
@@ -90,6 +91,8 @@ def test_records_python_cannot_parse_are_bad_records_not_a_crash(tmp_path):
     assert reasons[0].startswith("invalid JSON: Exceeds the limit")
     assert reasons[1] == "invalid JSON: nested too deeply"
     assert reasons[2] == "invalid JSON: NaN is not JSON (write null or a number)"
+    # Python would read it as -Infinity, and the output would not be JSON
+    assert reasons[3] == "invalid JSON: -1e400 is too large for a floating-point number"
 
 
 def test_a_text_over_the_pipelines_limit_is_rejected_and_the_run_goes_on(tmp_path, nlp):

@@ -12,6 +12,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -106,12 +107,21 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (write null or a number)")
 
 
+def _finite_float(literal: str) -> float:
+    """A number too large for a float (1e400) would become Infinity, which is not JSON."""
+    value = float(literal)
+    if math.isinf(value):
+        raise ValueError(f"{literal} is too large for a floating-point number")
+    return value
+
+
 def _parse_json(raw: str) -> tuple[Any, str | None]:
     """The parsed line, or None and why not. Besides syntax errors, Python's parser refuses
-    integers of over 4,300 digits and nesting deeper than its recursion limit; NaN and
-    Infinity, which it would accept, are refused, or the output would not be JSON either."""
+    integers of over 4,300 digits and nesting deeper than its recursion limit; NaN, Infinity
+    and numbers beyond a float's range, which it would accept, are refused, or the output
+    would not be JSON either."""
     try:
-        return json.loads(raw, parse_constant=_refuse_constant), None
+        return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float), None
     except json.JSONDecodeError as exc:
         return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
     except ValueError as exc:
