@@ -160,6 +160,26 @@ def test_an_output_that_cannot_be_written_is_a_one_line_error(tmp_path):
     assert result.output.startswith("error: ") and "cannot write here" in result.output
 
 
+def test_a_run_that_codes_nothing_fails_and_says_why(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"body": "I vent to it"}\n{"body": "me too"}\n')
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 1
+    assert "read 2 · written 0 · rejected 2" in result.output
+    assert "every record was rejected" in result.output and "'text'" in result.output
+    assert run(src, "-o", tmp_path / "out.jsonl", "--text-field", "body").exit_code == 0
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert run(empty, "-o", tmp_path / "none.jsonl").exit_code == 0  # nothing to code is fine
+
+
+def test_batch_size_must_be_positive(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n')
+    result = run(src, "-o", tmp_path / "out.jsonl", "--batch-size", "0")
+    assert result.exit_code == 2 and "--batch-size" in result.output
+
+
 def test_cut_emoji_surrogate_is_coded_and_kept_as_it_came(tmp_path):
     """Scraped text often ends in half an emoji: a lone surrogate escape, valid JSON that
     is not valid UTF-8. It must not stop the run or lose the record."""

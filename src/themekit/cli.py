@@ -101,7 +101,8 @@ def count_lines(path: str) -> int | None:
 @click.option("--strict", is_flag=True, help="Stop with exit code 1 at the first bad record.")
 @click.option("--redact", is_flag=True,
               help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] [@USER].")
-@click.option("--batch-size", default=256, show_default=True, help="Documents per nlp.pipe batch.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Documents per nlp.pipe batch.")
 @click.option("--combine", type=click.Choice(COMBINE_POLICIES),
               help="One combine policy for every code, instead of the codebook's (with --model; "
               "`model` gives model-only codes, `rules` rules-only).")
@@ -113,7 +114,8 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
 
     Each output line is the input object with a `themekit` object added: codes per tier,
     flags, scores, evidence, provenance and review reasons. Bad records go to the errors
-    file with their line number and reason; the summary's counts always add up.
+    file with their line number and reason; the summary's counts always add up. When every
+    record is rejected (a wrong --text-field, say), the exit code is 1.
 
     \b
     Examples:
@@ -144,6 +146,9 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
         f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else ""),
         highlight=False, soft_wrap=True, markup=False,
     )
+    if summary.read and not summary.written:
+        raise InputError(f"{input_path}: every record was rejected, none coded (is the text in "
+                         f"'{text_field}'? see --text-field and --format)")
 
 
 @main.command()
