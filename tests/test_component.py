@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import pickle
+import re
 import subprocess
 import sys
 
@@ -10,7 +12,10 @@ import pytest
 import spacy
 import srsly
 from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
 
+from themekit.coding import Coding
 from themekit.tiers import CodeEvidence, combined_score
 from tests.test_codebook import MINIMAL
 
@@ -31,6 +36,7 @@ MINI_RULES = {
          "message": "sad but names a benefit"},
     ],
 }
+MINI_RULES_CODES = [code["id"] for tier in MINI_RULES["tiers"] for code in tier["codes"]]
 
 
 @pytest.fixture
@@ -213,6 +219,72 @@ def test_disk_round_trip_keeps_codebook(mini_nlp, tmp_path):
     loaded = spacy.load(tmp_path / "pipe")
     assert loaded("I use it, cheap")._.themekit.codes == mini_nlp("I use it, cheap")._.themekit.codes
     assert loaded.get_pipe("themekit").codebook.ref == "mini@2"
+
+
+def test_bytes_round_trip_keeps_codebook(mini_nlp, tmp_path):
+    data = mini_nlp.to_bytes()
+    (tmp_path / "mini.yaml").unlink()
+    other = spacy.blank("en")
+    other.add_pipe("themekit")  # the default codebook, until the bytes replace it
+    other.from_bytes(data)
+    assert other.get_pipe("themekit").codebook.ref == "mini@2"
+    assert other("I use it, cheap")._.themekit.codes == mini_nlp("I use it, cheap")._.themekit.codes
+
+
+def test_coding_survives_doc_bytes_and_docbin(mini_nlp, tmp_path):
+    doc = mini_nlp("I use it, cheap, mail a@b.com")
+    back = Doc(mini_nlp.vocab).from_bytes(doc.to_bytes())
+    assert isinstance(back._.themekit, Coding) and back._.themekit == doc._.themekit
+    DocBin(store_user_data=True, docs=[doc]).to_disk(tmp_path / "docs.spacy")
+    # a fresh interpreter that never imports themekit gets a Coding back (srsly entry points)
+    script = (
+        "import sys, spacy\n"
+        "from spacy.tokens import DocBin\n"
+        f"docs = DocBin().from_disk({str(tmp_path / 'docs.spacy')!r}).get_docs(spacy.blank('en').vocab)\n"
+        "coding = next(docs)._.themekit\n"
+        "print(type(coding).__name__, coding.codes['use'], coding.flags, coding.evidence[0]['text'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["Coding", "yes", "['pii.email']", "I", "use", "it"]
+
+
+def test_multiprocessing_and_pickling_give_the_same_codings(mini_nlp):
+    texts = ["I use it, cheap", "nothing here", "I hate it and love it"]
+    expected = [mini_nlp(t)._.themekit for t in texts]  # after the first document too
+    assert [d._.themekit for d in mini_nlp.pipe(texts, n_process=2, batch_size=1)] == expected
+    assert [pickle.loads(pickle.dumps(mini_nlp))(t)._.themekit for t in texts] == expected
+
+
+def test_nlp_evaluate_scores_the_codes_assigned_not_the_raw_scores(mini_nlp):
+    """A tier default has no score of its own (doc.cats 0.0) and a code may pass a threshold
+    under 0.5: evaluation must count what the component assigned."""
+    examples = [Example.from_dict(mini_nlp.make_doc(text), {"cats": cats}) for text, cats in [
+        ("nothing to see here", {"no": 1, "yes": 0, "flat": 1, "up": 0}),
+        ("I use it and love it", {"no": 0, "yes": 1, "flat": 0, "up": 1}),
+    ]]
+    per_code = mini_nlp.evaluate(examples)["cats_f_per_type"]
+    assert {code: per_code[code]["f"] for code in ("no", "yes", "flat", "up")} == dict.fromkeys(
+        ("no", "yes", "flat", "up"), 1.0)
+
+
+def test_labels_of_another_component_stay_in_doc_cats(mini_nlp):
+    doc = mini_nlp.make_doc("I use it")
+    doc.cats = {"toxic": 0.9}
+    doc = mini_nlp.get_pipe("themekit")(doc)
+    assert doc.cats["toxic"] == 0.9 and doc.cats["yes"] == 1.0
+
+
+def test_labels_are_known_and_bad_config_fails_when_the_pipe_is_added(tmp_path):
+    path = tmp_path / "mini.yaml"
+    srsly.write_yaml(path, MINI_RULES)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    assert set(nlp.pipe_labels["themekit"]) == set(MINI_RULES_CODES)
+    for config, said in [({"combine": "modle"}, "combine must be one of"),
+                         ({"thresholds": {"nope": 0.5}}, "does not have: nope"),
+                         ({"thresholds": {"up": 5}}, "threshold for up must be a number in (0, 1]")]:
+        with pytest.raises(ValueError, match=re.escape(said)):
+            spacy.blank("en").add_pipe("themekit", config={"codebook": str(path), **config})
 
 
 @pytest.mark.parametrize(

@@ -146,3 +146,30 @@ def test_cli_lists_plugins_with_hooks(register_plugin):
 
 
 SHOUT_PLUGIN = ShoutDetector()
+
+
+class FailingFinders:
+    """A throwaway plugin whose detectors fail: one when built, one on every document."""
+
+    @hookimpl
+    def register_detectors(self, register):
+        def fail(*_):
+            raise RuntimeError("boom")
+
+        register(Detector("broken.build", fail))
+        register(Detector("broken.find", lambda nlp: fail))
+
+
+@pytest.mark.parametrize(("detector", "said"), [("broken.build", "could not be built"),
+                                                ("broken.find", "failed on a document")])
+def test_a_detector_that_raises_names_itself_and_its_plugin(register_plugin, tmp_path,
+                                                            detector, said):
+    register_plugin(FailingFinders(), "failing")
+    path = tmp_path / "cb.yaml"
+    srsly.write_yaml(path, {**MINIMAL, "rules": [], "detectors": [detector]})
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    with pytest.raises(PluginError) as raised:
+        nlp("any text")
+    assert str(raised.value) == f"detector '{detector}' (plugin 'failing') {said}: RuntimeError: boom"
+    assert isinstance(raised.value.__cause__, RuntimeError)

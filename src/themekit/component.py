@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,19 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
-from themekit.codebook import Codebook, load_codebook, parse_codebook
+from themekit.codebook import (
+    COMBINE_POLICIES,
+    Codebook,
+    CodebookError,
+    load_codebook,
+    parse_codebook,
+)
+from themekit.coding import Coding
+from themekit.extensions import SpanFinder
 from themekit.matching import shared_columns
 from themekit.plugins import (
+    PluginError,
+    plugin_of,
     registered_detectors,
     registered_evidence_sources,
     registered_tier_rules,
@@ -39,34 +49,6 @@ RULES_ONLY_CACHE = 8192  # score combinations kept (1,292 in the 10k corpus)
 
 if not Doc.has_extension("themekit"):
     Doc.set_extension("themekit", default=None)
-
-
-@dataclass
-class Coding:
-    """The result for one document, as written to `doc._.themekit` and to annotate output."""
-
-    codebook: str
-    codes: dict[str, str | list[str]]
-    flags: list[str]
-    scores: dict[str, float]
-    provenance: dict[str, dict[str, Any]]
-    evidence: list[dict[str, Any]]
-    risks: list[dict[str, Any]]
-    review: list[str]
-    dropped: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "codebook": self.codebook,
-            "codes": self.codes,
-            "flags": self.flags,
-            "scores": self.scores,
-            "provenance": self.provenance,
-            "evidence": self.evidence,
-            "risks": self.risks,
-            "review": self.review,
-            "dropped": self.dropped,
-        }
 
 
 @dataclass(frozen=True)
@@ -118,12 +100,24 @@ def make_codes_scorer() -> Callable[..., dict[str, Any]]:
 
 
 def score_codes(examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
-    """Multilabel scores over every code in doc.cats (spaCy's own `score_cats`)."""
+    """Multilabel scores over every code (spaCy's own `score_cats`), of the codes the
+    component assigned: `doc.cats` holds scores, and tier defaults and per-code thresholds,
+    not a flat 0.5, decide which codes a document gets."""
     examples = list(examples)
     labels = sorted({label for eg in examples for label in eg.reference.cats})
+    kwargs.setdefault("getter", _assigned_codes)
     return Scorer.score_cats(
         examples, "cats", labels=labels, multi_label=True, threshold=0.5, **kwargs
     )
+
+
+def _assigned_codes(doc: Doc, attr: str) -> dict[str, float]:
+    """1.0 for each code the component assigned; the reference's own cats otherwise."""
+    coding = doc._.themekit
+    if not isinstance(coding, Coding):
+        return getattr(doc, attr)
+    assigned = coding.assigned()
+    return {code: float(code in assigned) for code in getattr(doc, attr)}
 
 
 @Language.factory(
@@ -165,63 +159,72 @@ class ThemekitComponent:
         scorer: Callable[..., dict[str, Any]] | None = score_codes,
         combine: str | None = None,
     ) -> None:
+        if combine is not None and combine not in COMBINE_POLICIES:
+            raise ValueError(f"themekit component: combine must be one of "
+                             f"{', '.join(COMBINE_POLICIES)}, got {combine!r}")
         self.nlp = nlp
         self.name = name
         self.thresholds = dict(thresholds or {})
         self.combine = combine  # one policy for every code, overriding the codebook's
         self.scorer = scorer
-        self._codebook_ref = codebook
         self._codebook: Codebook | None = None
+        self._load_error: CodebookError | None = None
+        self._finders: _Finders | None = None
         if isinstance(codebook, Codebook):
             self._set_codebook(codebook)
+            return
+        try:
+            self._set_codebook(load_codebook(codebook))
+        except CodebookError as exc:
+            # `spacy.load` makes the component from its config before `from_disk` supplies
+            # the codebook saved with the pipeline, and the config's codebook need not exist
+            # on this machine: the error counts only if nothing supplies a codebook
+            self._load_error = exc
 
     @property
     def codebook(self) -> Codebook:
-        """Loaded on first use, so `spacy.load` can supply the saved codebook first."""
         if self._codebook is None:
-            self._set_codebook(load_codebook(self._codebook_ref))
+            assert self._load_error is not None
+            raise CodebookError(self._load_error.source, self._load_error.problems)
         return self._codebook
 
     def _set_codebook(self, codebook: Codebook) -> None:
         if self.combine:
             codebook = codebook.with_combine(self.combine)
+        unknown = sorted(set(self.thresholds) - set(codebook.codes))
+        if unknown:
+            raise ValueError(f"themekit component: thresholds for codes that codebook "
+                             f"{codebook.ref} does not have: {', '.join(unknown)}")
+        for code, value in self.thresholds.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 < value <= 1:
+                raise ValueError(f"themekit component: threshold for {code} must be a number "
+                                 f"in (0, 1], got {value!r}")
         self._codebook = codebook
-        self.evidence_finders = [s.build(self.nlp, codebook)
-                                 for s in registered_evidence_sources().values()]
-        detectors = registered_detectors()
-        self.risk_finders = [(name, detectors[name].build(self.nlp)) for name in codebook.detectors]
-        rule_types = registered_tier_rules()
-        self.rules = [rule_types[spec.type].from_config(spec, codebook) for spec in codebook.rules]
-        self.weights = {p.id: p.weight for p in codebook.patterns()}
-        self._cache_rules_only_outcomes()
+        self._load_error = None
+        self._finders = None  # built on first use, so spacy.load builds only the saved one
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """The code ids (empty until the codebook is loaded: spaCy asks while loading)."""
+        """The code ids (empty while no codebook could be loaded)."""
         return tuple(self._codebook.codes) if self._codebook else ()
 
     def __call__(self, doc: Doc) -> Doc:
-        codebook = self.codebook  # loads it (and builds the matchers) on first use
+        codebook = self.codebook
+        finders = self._finders or self._build_finders(codebook)
         with shared_columns(doc):  # one read of the token attributes for every finder
-            evidence_spans = sorted((span for find in self.evidence_finders
-                                     for span in find(doc)), key=_position)
-            risk_spans = sorted(
-                # the flag is the detector's registered name, whatever label its spans carry
-                (Span(doc, span.start, span.end, label=name)
-                 for name, find in self.risk_finders for span in find(doc)),
-                key=_position,
-            )
-        evidence = self._evidence_by_code(evidence_spans)
+            evidence_spans, risk_spans = finders.find(doc)
+        evidence = finders.evidence_by_code(evidence_spans)
         model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats} if doc.cats else {}
         if model_scores:
             outcome = self._outcome(evidence, model_scores)
         else:
-            outcome = self._rules_only_outcome(
+            outcome = finders.rules_only_outcome(
                 tuple(sorted((code, e.score, e.vetoed) for code, e in evidence.items()))
             )
         doc.spans[EVIDENCE_KEY] = evidence_spans
         doc.spans[RISKS_KEY] = risk_spans
-        doc.cats = dict(outcome.cats)
+        doc.cats = {**doc.cats, **outcome.cats}  # another component's labels stay
         doc._.themekit = Coding(
             codebook=codebook.ref,
             flags=sorted({span.label_ for span in risk_spans}),
@@ -231,32 +234,22 @@ class ThemekitComponent:
         )
         return doc
 
-    def _evidence_by_code(self, spans: list[Span]) -> dict[str, CodeEvidence]:
-        patterns: dict[str, set[str]] = {}
-        for span in spans:
-            patterns.setdefault(span.label_, set()).add(span.id_)
-        evidence = {}
-        for code, ids in patterns.items():
-            weights = [self.weights.get(p, 1.0) for p in ids]
-            evidence[code] = CodeEvidence(
-                weight=sum(weights), patterns=tuple(sorted(ids)), vetoed=any(w < 0 for w in weights)
-            )
-        return evidence
+    def _build_finders(self, codebook: Codebook) -> _Finders:
+        self._finders = _Finders.build(self.nlp, codebook,
+                                       lambda scores: self._outcome(scores, None))
+        return self._finders
 
     def _outcome(self, evidence: dict[str, CodeEvidence],
                  model_scores: dict[str, float] | None) -> Outcome:
-        resolution = resolve(self.codebook, evidence, model_scores, self.thresholds, self.rules)
+        resolution = resolve(self.codebook, evidence, model_scores, self.thresholds,
+                             self._finders.rules if self._finders else ())
         return Outcome.of(resolution)
 
-    def _cache_rules_only_outcomes(self) -> None:
-        """Without model scores a coding depends only on each code's rule score and veto
-        (which patterns matched shows only in provenance, filled in per document), and the
-        same few combinations recur across a corpus: resolve each combination once."""
-        self._rules_only_outcome = functools.lru_cache(maxsize=RULES_ONLY_CACHE)(
-            lambda scores: self._outcome(
-                {code: CodeEvidence(score, (), vetoed) for code, score, vetoed in scores}, None
-            )
-        )
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the built matchers (closures over spaCy objects), which are
+        built again on first use: `nlp.pipe(n_process=...)` pickles the pipeline where
+        processes are spawned, not forked."""
+        return {**self.__dict__, "_finders": None}
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
         return self.scorer(examples, **kwargs) if self.scorer else {}
@@ -272,6 +265,94 @@ class ThemekitComponent:
         if saved.exists():
             self._set_codebook(parse_codebook(srsly.read_yaml(saved), source=str(saved)))
         return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """The codebook itself, as `to_disk` saves it (`nlp.to_bytes()`)."""
+        return srsly.msgpack_dumps({CODEBOOK_FILE: dict(self.codebook.raw)})
+
+    def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> ThemekitComponent:
+        saved = srsly.msgpack_loads(data)[CODEBOOK_FILE]
+        self._set_codebook(parse_codebook(saved, source=f"{self.name} (from bytes)"))
+        return self
+
+
+@dataclass
+class _Finders:
+    """What a codebook needs built before it codes documents: the evidence sources and
+    detectors plugins registered, the tier rules, pattern weights, cached outcomes."""
+
+    evidence_finders: list[tuple[str, SpanFinder]]
+    risk_finders: list[tuple[str, SpanFinder]]
+    rules: list[Any]
+    weights: dict[str, float]
+    rules_only_outcome: Callable[[tuple[tuple[str, float, bool], ...]], Outcome]
+
+    @classmethod
+    def build(cls, nlp: Language, codebook: Codebook,
+              outcome: Callable[[dict[str, CodeEvidence]], Outcome]) -> _Finders:
+        sources, detectors = registered_evidence_sources(), registered_detectors()
+        rule_types = registered_tier_rules()
+        return cls(
+            evidence_finders=[(name, _built("evidence source", name, source.build, nlp, codebook))
+                              for name, source in sources.items()],
+            risk_finders=[(name, _built("detector", name, detectors[name].build, nlp))
+                          for name in codebook.detectors],
+            rules=[rule_types[spec.type].from_config(spec, codebook) for spec in codebook.rules],
+            weights={p.id: p.weight for p in codebook.patterns()},
+            # Without model scores a coding depends only on each code's rule score and veto
+            # (which patterns matched shows only in provenance, filled in per document), and
+            # the same few combinations recur across a corpus: resolve each one once
+            rules_only_outcome=functools.lru_cache(maxsize=RULES_ONLY_CACHE)(
+                lambda scores: outcome(
+                    {code: CodeEvidence(score, (), vetoed) for code, score, vetoed in scores}
+                )
+            ),
+        )
+
+    def find(self, doc: Doc) -> tuple[list[Span], list[Span]]:
+        """Evidence and risk spans, each in text order. A finder that raises is named, with
+        the plugin that registered it."""
+        evidence: list[Span] = []
+        risks: list[Span] = []
+        kind, name = "evidence source", ""
+        try:
+            for name, find in self.evidence_finders:
+                evidence.extend(find(doc))
+            kind = "detector"
+            for name, find in self.risk_finders:
+                # the flag is the detector's registered name, whatever label its spans carry
+                risks.extend(Span(doc, span.start, span.end, label=name) for span in find(doc))
+        except Exception as exc:
+            raise _plugin_error(kind, name, exc) from exc
+        evidence.sort(key=_position)
+        risks.sort(key=_position)
+        return evidence, risks
+
+    def evidence_by_code(self, spans: list[Span]) -> dict[str, CodeEvidence]:
+        patterns: dict[str, set[str]] = {}
+        for span in spans:
+            patterns.setdefault(span.label_, set()).add(span.id_)
+        evidence = {}
+        for code, ids in patterns.items():
+            weights = [self.weights.get(p, 1.0) for p in ids]
+            evidence[code] = CodeEvidence(
+                weight=sum(weights), patterns=tuple(sorted(ids)), vetoed=any(w < 0 for w in weights)
+            )
+        return evidence
+
+
+def _built(kind: str, name: str, build: Callable[..., SpanFinder], *args: Any) -> SpanFinder:
+    try:
+        return build(*args)
+    except Exception as exc:
+        raise _plugin_error(kind, name, exc, "could not be built") from exc
+
+
+def _plugin_error(kind: str, name: str, exc: Exception, what: str = "failed on a document"
+                  ) -> PluginError:
+    hook = "register_detectors" if kind == "detector" else "register_evidence_sources"
+    return PluginError(f"{kind} '{name}' (plugin '{plugin_of(hook, name)}') {what}: "
+                       f"{type(exc).__name__}: {exc}")
 
 
 def _position(span: Span) -> tuple[int, int]:

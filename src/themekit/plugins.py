@@ -30,6 +30,7 @@ DEFAULT_PLUGINS = (
 
 T = TypeVar("T")
 _DISTRIBUTIONS: dict[str, tuple[str, str]] = {}
+_OWNERS: dict[tuple[str, str], str] = {}  # (hook, registered name) -> plugin name
 
 
 class PluginError(RuntimeError):
@@ -99,7 +100,13 @@ def _collect(hook_name: str, key: Callable[[T], str]) -> dict[str, T]:
                 )
             found[name] = item
             owner[name] = impl.plugin_name
+    _OWNERS.update({(hook_name, name): plugin for name, plugin in owner.items()})
     return found
+
+
+def plugin_of(hook_name: str, name: str) -> str:
+    """The plugin that registered `name` through `hook_name`, for error messages."""
+    return _OWNERS.get((hook_name, name), "unknown")
 
 
 @cache
