@@ -16,7 +16,8 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
 from themekit.coding import Coding
-from themekit.tiers import CodeEvidence, combined_score
+from themekit.component import Outcome
+from themekit.tiers import CodeEvidence, combined_score, resolve
 from tests.test_codebook import MINIMAL
 
 MINI_RULES = {
@@ -333,3 +334,14 @@ def test_factory_works_in_a_fresh_interpreter_without_importing_themekit():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["personal_use", "['themekit',", "'themekit_risks']", "1"]
+
+
+def test_scores_and_provenance_follow_codebook_order(nlp):
+    """Not the order of a set of code ids, which changes with every process's hash seed:
+    two runs on the same input must write the same bytes."""
+    codebook = nlp.get_pipe("themekit").codebook
+    leaves = [c.id for c in codebook.leaf_codes("themes")]
+    evidence = {code: CodeEvidence(1.0, (f"{code}.p",)) for code in reversed(leaves)}
+    resolution = resolve(codebook, evidence, None, {}, [])
+    assert [c for c in resolution.scores if c in leaves] == leaves
+    assert [c for c in Outcome.of(resolution).provenance if c in leaves] == leaves

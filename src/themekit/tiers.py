@@ -117,10 +117,12 @@ def resolve(
     """Resolve every tier of `codebook` for one document."""
     scores: dict[str, float] = {}
     sources: dict[str, str] = {}
-    # a code with neither evidence nor a model score scores 0 and cannot pass (thresholds > 0)
-    scored = set(evidence) | set(model_scores or ())
-    for code_id in scored:
-        if code_id not in codebook.codes or codebook.children(code_id):
+    # a code with neither evidence nor a model score scores 0 and cannot pass (thresholds > 0);
+    # codebook order, so that every run writes scores and provenance in the same order
+    model_scored = model_scores or {}
+    for code_id in codebook.codes:
+        if (code_id not in evidence and code_id not in model_scored) \
+                or codebook.children(code_id):
             continue
         model = None if model_scores is None else model_scores.get(code_id)
         scores[code_id], sources[code_id] = combined_score(
