@@ -144,6 +144,20 @@ def test_unknown_code_in_gold_names_file_line_field(files, tmp_path):
     gold = write_jsonl(tmp_path / "g.jsonl", [{**GOLD[0], "flags": ["pii.fax"]}])
     with pytest.raises(InputError, match=r"line 1, field 'flags': unknown flag 'pii.fax'"):
         evaluate_files(coded, gold)
+    # a parent alone would be neither right nor wrong for any of its children
+    gold = write_jsonl(tmp_path / "g.jsonl", [{**GOLD[0], "themes": ["concern"]}])
+    with pytest.raises(InputError, match=r"line 1, field 'themes': parent code 'concern' "
+                                         r"without any of its children \(privacy, "):
+        evaluate_files(coded, gold)
+
+
+def test_confusion_counts_are_integers_when_no_prediction_is_right(files, tmp_path):
+    coded, _ = files
+    gold = write_jsonl(tmp_path / "g.jsonl", [{**GOLD[0], "id": "b"}])  # b is coded otherwise
+    data = evaluate_files(coded, gold).to_json()
+    counts = data["tiers"]["experience"]["codes"]["personal_use"]
+    assert [counts[k] for k in ("tp", "fp", "fn", "tn")] == [0, 0, 1, 0]
+    assert all(type(counts[k]) is int for k in ("tp", "fp", "fn", "tn"))
 
 
 def test_bad_gold_line_and_missing_tier(files, tmp_path):

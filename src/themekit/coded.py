@@ -69,10 +69,21 @@ def parse_labels(
                 raise InputError(f"{where}, field '{field}': expected a list of codes")
             for code in value:
                 check_known(code, tier.codes, where, field)
+                _check_not_a_bare_parent(codebook, code, value, where, field)
             out[tier.id] = frozenset(codebook.with_ancestors(value))
     if flags is None:
         return Labels(out)
     return Labels(out, _parse_flags(codebook, flags, where, flags_field))
+
+
+def _check_not_a_bare_parent(codebook: Codebook, code: str, codes: list[str], where: str,
+                             field: str) -> None:
+    """A parent follows from its children (annotate writes both); alone it would count as
+    neither right nor wrong for any child, as sheets and training data also refuse it."""
+    children = [c.id for c in codebook.children(code)]
+    if children and not set(children) & set(codes):
+        raise InputError(f"{where}, field '{field}': parent code {code!r} without any of its "
+                         f"children ({', '.join(children)}); write the specific child code")
 
 
 def check_known(value: str, allowed: Iterable[str], where: str, field: str,

@@ -191,7 +191,8 @@ def _score_sets(kind: str, labels: list[str], leaves: set[str],
 
 def _code_scores(precision: float, recall: float, f1: float, support: int, matrix: np.ndarray,
                  leaf: bool = True, kappa: float | None = None) -> CodeScores:
-    (tn, fp), (fn, tp) = matrix.tolist()
+    # sklearn's matrix is float when no prediction of a multiclass tier is right
+    (tn, fp), (fn, tp) = matrix.astype(int).tolist()
     return CodeScores(_number(precision), _number(recall), _number(f1), int(support),
                       tp=tp, fp=fp, fn=fn, tn=tn, leaf=leaf, kappa=kappa)
 
