@@ -10,8 +10,14 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import cohen_kappa_score
 
+from rich.console import Console
+
 from themekit.agreement import (
+    AgreementResult,
+    Estimate,
+    VariableAgreement,
     adjudication_sheet,
+    agreement_table,
     find_disagreements,
     kappa_replicates,
     measure_agreement,
@@ -212,6 +218,10 @@ def test_empty_and_uncoded_sheets_are_clear_errors(tmp_path, mh):
         measure_agreement([coded, blank], mh)
     with pytest.raises(ValueError, match="at least two"):
         measure_agreement([coded], mh)
+    other = write_jsonl(tmp_path / "other.jsonl", [mh_row("x", "personal_use", "negative")])
+    with pytest.raises(ValueError, match=r"coded.jsonl: given twice \(as .*coded.jsonl\); "
+                                         "each sheet is one coder"):
+        measure_agreement([coded, other, tmp_path / "." / "coded.jsonl"], mh)
 
 
 def test_adjudication_sheet_lists_each_coders_codes(tmp_path, mh):
@@ -296,3 +306,15 @@ def test_adjudication_sheet_takes_missing_text_from_the_corpus(tmp_path, mh):
     items = read_sheet(out, mh)
     assert [(it.id, it.text) for it in items] == [("x", "the words of x")]
     assert items[0].data["coders"]["b"]["experience"] == "no_personal_use"
+
+
+def test_figures_are_rounded_once_for_the_table_and_once_for_json():
+    """0.25447 is 0.254 to three places; rounding it to 0.2545 first would show 0.255."""
+    kappa = Estimate(0.25447, 0.20049, 0.31)
+    variable = VariableAgreement("t", None, "nominal", 10, 0, Estimate(0.8), kappa, Estimate(None))
+    result = AgreementResult("cb@1", ["a", "b"], ["a.jsonl", "b.jsonl"], {}, {}, 10, {}, 0, 0,
+                             [variable])
+    console = Console(record=True, width=200)
+    console.print(agreement_table(result))
+    assert "0.254 [0.200, 0.310]" in console.export_text()
+    assert result.to_json()["variables"][0]["kappa"] == {"value": 0.2545, "ci95": [0.2005, 0.31]}

@@ -79,6 +79,16 @@ def test_groups_split_by_the_first_exclusive_tier(coded, codings):
     assert data["groups"]["personal_use"]["tiers"]["attitude"]["positive"]["n"] == 3
 
 
+def test_an_empty_group_has_no_share_not_zero_percent(tmp_path, nlp):
+    coded = write_coded(tmp_path / "coded.jsonl", nlp, texts=["lol", "My sister uses it."])
+    report = build_report(coded)
+    assert report.groups["personal_use"] == 0
+    assert report.to_json()["groups"]["personal_use"]["tiers"]["attitude"]["neutral"]["share"] is None
+    section = render_markdown(report).split("## Shares by experience")[1].split("\n## ")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| neutral"))
+    assert row.startswith("| neutral | n/a (no comments) | 100.0% [")
+
+
 def test_group_by_must_be_an_exclusive_tier(coded):
     assert build_report(coded, by="attitude").groups["neutral"] > 0
     with pytest.raises(ValueError, match="multi tier"):

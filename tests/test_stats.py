@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from themekit.stats import corrected_share, rogan_gladen, share, wilson_interval
+from themekit.stats import corrected_share, percent, rogan_gladen, share, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -37,9 +37,17 @@ def test_share_packages_count_and_interval():
                            "ci_high": pytest.approx(0.3662, abs=5e-5)}
 
 
-def test_empty_sample_has_uninformative_interval():
+def test_empty_sample_has_uninformative_interval_and_no_share():
     assert wilson_interval(0, 0) == (0.0, 1.0)
-    assert share(0, 0).share == 0.0
+    assert share(0, 0).share is None  # an empty group is not 0% of anything
+    assert share(0, 0).to_json()["share"] is None
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (None, "n/a"), (0.0, "0.0%"), (0.0004, "<0.1%"), (0.0005, "0.1%"), (0.5, "50.0%"),
+    (2999 / 3000, ">99.9%"), (0.9994, "99.9%"), (1.0, "100.0%")])
+def test_percent_never_rounds_to_a_misleading_edge(value, text):
+    assert percent(value) == text
 
 
 def test_rogan_gladen_point_estimate():

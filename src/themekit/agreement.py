@@ -50,7 +50,8 @@ class Estimate:
     high: float | None = None
 
     def to_json(self) -> dict[str, float | None]:
-        return {"value": self.value, "ci95": [self.low, self.high]}
+        """Rounded to 4 places here only: the table rounds the same values to 3, once."""
+        return {"value": _round(self.value), "ci95": [_round(self.low), _round(self.high)]}
 
 
 @dataclass
@@ -298,9 +299,9 @@ def _agreement(tier: str, code: str | None, kind: str, matrix: list[list[Value]]
         values = replicates.get(name, np.array([]))
         values = values[~np.isnan(values)]
         if not len(values):
-            return Estimate(round(float(point[name]), 4))
+            return Estimate(float(point[name]))
         low, high = np.percentile(values, [2.5, 97.5])
-        return Estimate(round(float(point[name]), 4), round(float(low), 4), round(float(high), 4))
+        return Estimate(float(point[name]), float(low), float(high))
 
     return VariableAgreement(tier, code, kind, n, len(pairable) - n, estimate("percent"),
                              estimate("kappa"), estimate("alpha"))
@@ -347,7 +348,18 @@ def _alpha(counts: np.ndarray) -> float:
         return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _labels(paths: list[Path]) -> list[str]:
+    """Coder labels: the file names, or the paths where two names are the same. The same
+    file twice would be one coder agreeing with itself, so it is an error."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        first = seen.setdefault(path.resolve(), path)
+        if first is not path:
+            raise ValueError(f"{path}: given twice (as {first}); each sheet is one coder")
     stems = [p.stem for p in paths]
     if len(set(stems)) == len(stems):
         return stems

@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 from themekit.codebook import Codebook
 from themekit.io import AtomicWriter
 from themekit.model_card import read_card
-from themekit.report import PlainTable, Report, clean_text, code_name, percent, report_tables
-from themekit.stats import CorrectedShare, Share, share
+from themekit.report import PlainTable, Report, clean_text, code_name, report_tables
+from themekit.stats import CorrectedShare, Share, percent, share
 
 PALETTE = ("#3b6ea5", "#d1773c", "#4f9a6b", "#a8508f", "#8c7b3e", "#5a5a5a")
 CORRECTED = "#c0392b"
@@ -142,7 +142,10 @@ def _prevalence_section(report: Report) -> str:
     return "".join(parts)
 
 
-def _share_bar(label: str, s: Share, colour: str) -> Bar:
+def _share_bar(label: str, s: Share, colour: str) -> Bar | None:
+    """None (no bar) for an empty group, which has no share."""
+    if s.share is None:
+        return None
     return Bar(s.share, s.low, s.high, colour,
                f"{label}: {s.count:,} of {s.n:,} ({percent(s.share)}, 95% CI "
                f"{percent(s.low)}–{percent(s.high)})")
@@ -190,8 +193,8 @@ def _flags_section(report: Report) -> str:
     bars = []
     for flag in report.flag_ids():
         s = share(report.flags[flag], report.n)
-        bars.append(_share_bar(flag, s, PALETTE[1])._replace(
-            label=f"{s.count:,} ({percent(s.share)})"))
+        bar = _share_bar(flag, s, PALETTE[1])
+        bars.append(bar and bar._replace(label=f"{s.count:,} ({percent(s.share)})"))
     return _bar_chart(report.flag_ids(), [bars]) + (
         '<p class="caption">Comments with each flag, with 95% Wilson intervals; review '
         "reasons are listed under All tables.</p>")

@@ -26,7 +26,7 @@ from themekit.codebook import Codebook, Tier
 from themekit.coded import CodedRecord, coded_codebook, read_coded
 from themekit.io import STDIO, AtomicWriter, InputError
 from themekit.redaction import redact_text
-from themekit.stats import CorrectedShare, Share, corrected_share, share
+from themekit.stats import CorrectedShare, Share, corrected_share, percent, share
 
 EXEMPLARS_PER_CODE = 3
 EXCERPT_CHARS = 160
@@ -288,13 +288,6 @@ class PlainTable:
     caption: str = ""
 
 
-def percent(value: float) -> str:
-    """A share as a percentage; a small non-zero share reads "<0.1%", never "0.0%"."""
-    if 0 < value < 0.0005:
-        return "<0.1%"
-    return f"{100 * value:.1f}%"
-
-
 def interval(s: Share) -> str:
     return f"{100 * s.low:.1f}–{100 * s.high:.1f}%"
 
@@ -343,7 +336,7 @@ def _group_table(report: Report) -> PlainTable:
     rows = []
     for tier in _other_tiers(book, report.by):
         for c in tier.codes:
-            cells = [f"{percent(s.share)} [{interval(s)}]"
+            cells = [f"{percent(s.share)} [{interval(s)}]" if s.n else "n/a (no comments)"
                      for s in (report.group_share(g, c) for g in groups)]
             overall = report.share(c)
             rows.append((code_name(book, c), *cells, f"{percent(overall.share)} [{interval(overall)}]"))

@@ -23,10 +23,11 @@ class Share:
     high: float
 
     @property
-    def share(self) -> float:
-        return self.count / self.n if self.n else 0.0
+    def share(self) -> float | None:
+        """None when there is nothing to share out (an empty group), not 0%."""
+        return self.count / self.n if self.n else None
 
-    def to_json(self) -> dict[str, float | int]:
+    def to_json(self) -> dict[str, float | int | None]:
         return {"count": self.count, "n": self.n, "share": self.share,
                 "ci_low": self.low, "ci_high": self.high}
 
@@ -42,6 +43,18 @@ def wilson_interval(count: int, n: int, confidence: float = CONFIDENCE) -> tuple
         return 0.0, 1.0
     ci = binomtest(count, n).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
+
+
+def percent(value: float | None) -> str:
+    """A share as a percentage that never rounds to a misleading edge: a small non-zero
+    share reads "<0.1%", not "0.0%", one just under 1 reads ">99.9%", not "100.0%"."""
+    if value is None:
+        return "n/a"
+    if 0 < value < 0.0005:
+        return "<0.1%"
+    if 0.9995 <= value < 1:
+        return ">99.9%"
+    return f"{100 * value:.1f}%"
 
 
 def share(count: int, n: int, confidence: float = CONFIDENCE) -> Share:
@@ -129,5 +142,5 @@ def corrected_share(
     low = float(np.quantile(np.where(informative, value, 0.0), tail))
     high = float(np.quantile(np.where(informative, value, 1.0), 1 - tail))
     note = "" if informative.all() else (
-        f"{(~informative).mean():.1%} of bootstrap draws no better than chance")
+        f"{percent(float((~informative).mean()))} of bootstrap draws no better than chance")
     return CorrectedShare(count, n, sensitivity, specificity, point, low, high, note)
