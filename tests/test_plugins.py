@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from themekit import hookimpl
 from themekit.cli import main
-from themekit.extensions import Detector
+from themekit.extensions import Detector, EvidenceSource
 from themekit.plugins import (
     PluginError,
     get_plugin_manager,
@@ -82,6 +82,9 @@ def test_a_plugin_that_takes_a_builtin_name_is_the_one_blamed(register_plugin):
         registered_detectors()
 
 
+NOTHING = type("Nothing", (), {})()  # a plugin that implements no hook
+
+
 def fake_entry_points(monkeypatch, *eps):
     monkeypatch.setattr("themekit.plugins.entry_points", lambda group: list(eps))
     get_plugin_manager.cache_clear()
@@ -101,9 +104,16 @@ def test_entry_point_plugins_load_and_the_allow_list_limits_them(monkeypatch, fr
     assert "style.shouting" in registered_detectors()
 
     monkeypatch.setenv("THEMEKIT_LOAD_PLUGINS", "someone-else")
-    fake_entry_points(monkeypatch, ep)
+    fake_entry_points(monkeypatch, ep, EntryPoint("someone-else", "tests.test_plugins:NOTHING",
+                                                  "themekit"))
     assert "style.shouting" not in registered_detectors()
     assert "pii.email" in registered_detectors()  # built-ins always load
+
+    monkeypatch.setenv("THEMEKIT_LOAD_PLUGINS", "shouty,shoutty")
+    fake_entry_points(monkeypatch, ep)
+    with pytest.raises(PluginError, match="THEMEKIT_LOAD_PLUGINS names 'shoutty', which no "
+                                          r"installed plugin provides \(installed: shouty\)"):
+        get_plugin_manager()
 
 
 def test_entry_point_that_fails_to_import_is_named(monkeypatch, fresh_manager):
@@ -173,3 +183,20 @@ def test_a_detector_that_raises_names_itself_and_its_plugin(register_plugin, tmp
         nlp("any text")
     assert str(raised.value) == f"detector '{detector}' (plugin 'failing') {said}: RuntimeError: boom"
     assert isinstance(raised.value.__cause__, RuntimeError)
+
+
+class StrayEvidence:
+    """A throwaway evidence source that labels spans with something that is not a code."""
+
+    @hookimpl
+    def register_evidence_sources(self, register):
+        register(EvidenceSource("stray", lambda nlp, codebook: lambda doc: [doc[0:1]]))
+
+
+def test_evidence_labelled_with_a_non_code_is_an_error_naming_the_source(register_plugin):
+    register_plugin(StrayEvidence(), "stray-plugin")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit")
+    with pytest.raises(PluginError, match="evidence source 'stray' \\(plugin 'stray-plugin'\\) "
+                                          "failed on a document: ValueError: a span labelled ''"):
+        nlp("any text")

@@ -281,6 +281,7 @@ class _Finders:
     """What a codebook needs built before it codes documents: the evidence sources and
     detectors plugins registered, the tier rules, pattern weights, cached outcomes."""
 
+    codes: frozenset[str]
     evidence_finders: list[tuple[str, SpanFinder]]
     risk_finders: list[tuple[str, SpanFinder]]
     rules: list[Any]
@@ -293,6 +294,7 @@ class _Finders:
         sources, detectors = registered_evidence_sources(), registered_detectors()
         rule_types = registered_tier_rules()
         return cls(
+            codes=frozenset(codebook.codes),
             evidence_finders=[(name, _built("evidence source", name, source.build, nlp, codebook))
                               for name, source in sources.items()],
             risk_finders=[(name, _built("detector", name, detectors[name].build, nlp))
@@ -317,7 +319,11 @@ class _Finders:
         kind, name = "evidence source", ""
         try:
             for name, find in self.evidence_finders:
-                evidence.extend(find(doc))
+                for span in find(doc):
+                    if span.label_ not in self.codes:
+                        raise ValueError(f"a span labelled {span.label_!r}, which is not a code "
+                                         "of the codebook")
+                    evidence.append(span)
             kind = "detector"
             for name, find in self.risk_finders:
                 # the flag is the detector's registered name, whatever label its spans carry

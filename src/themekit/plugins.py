@@ -51,7 +51,14 @@ def get_plugin_manager() -> pluggy.PluginManager:
     for module_name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
     allowed = _allowed_plugins()
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    installed = list(entry_points(group=ENTRY_POINT_GROUP))
+    names = {ep.name for ep in installed}
+    unknown = sorted((allowed or set()) - names)
+    if unknown:  # a misspelled name would silently load nothing
+        raise PluginError(f"{LOAD_PLUGINS_ENV} names {', '.join(map(repr, unknown))}, which no "
+                          f"installed plugin provides (installed: "
+                          f"{', '.join(sorted(names)) or 'none'})")
+    for ep in installed:
         if (allowed is not None and ep.name not in allowed) or pm.get_plugin(ep.name):
             continue
         try:
