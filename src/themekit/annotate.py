@@ -13,7 +13,8 @@ from pathlib import Path
 from spacy.language import Language
 
 from themekit.coded import CODED_KEY
-from themekit.io import STDIO, AtomicWriter, BadRecord, InputError, Record, read_records
+from themekit.io import (STDIO, AtomicWriter, BadRecord, Record, read_records,
+                         refuse_overwriting)
 from themekit.redaction import redact_coding, redact_text
 
 
@@ -62,7 +63,8 @@ def annotate_file(
     """Code every record of `input_path` and write coded JSONL to `output_path`."""
     summary = AnnotateSummary(output=output_path,
                               errors_file=errors_path or default_errors_path(output_path))
-    _refuse_overwriting_each_other(input_path, output_path, summary.errors_file)
+    refuse_overwriting({"output": output_path, "errors file": summary.errors_file},
+                       {"input": input_path})
     bad_writer = AtomicWriter(summary.errors_file)
     writer = AtomicWriter(output_path)
     try:
@@ -95,20 +97,6 @@ def _finish_errors(bad_writer: AtomicWriter, summary: AnnotateSummary) -> None:
         bad_writer.commit()
     else:
         bad_writer.discard()
-
-
-def _refuse_overwriting_each_other(input_path: str, output_path: str, errors_path: str) -> None:
-    """The output, the errors file and the input must be three files: otherwise the last
-    one renamed into place replaces the others."""
-    def same(a: str, b: str) -> bool:
-        return STDIO not in (a, b) and Path(a).resolve() == Path(b).resolve()
-
-    for (name_a, a), (name_b, b) in [(("output", output_path), ("input", input_path)),
-                                     (("errors file", errors_path), ("output", output_path)),
-                                     (("errors file", errors_path), ("input", input_path))]:
-        if same(a, b):
-            raise InputError(f"{a}: the {name_a} would replace the {name_b}; choose another "
-                             f"path for the {name_a}")
 
 
 def _good_records(

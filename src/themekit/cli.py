@@ -18,7 +18,7 @@ from rich.tree import Tree
 
 from themekit import __version__
 from themekit.codebook import COMBINE_POLICIES, Codebook, CodebookError, load_codebook
-from themekit.io import InputError
+from themekit.io import InputError, refuse_overwriting
 from themekit.plugins import PluginError
 
 err_console = Console(stderr=True)
@@ -261,6 +261,9 @@ def report_command(coded_path, codebook, by, fmt, output, html_path, calibration
 
     if model_card and not html_path:
         raise click.UsageError("--model-card is shown in the HTML report; add --html FILE")
+    refuse_overwriting({"output": output, "--html file": html_path},
+                       {"coded file": coded_path, "--calibration file": calibration,
+                        "--model-card file": model_card})
     result = build_report(coded_path, codebook=codebook, by=by, redact=redact,
                           text_field=text_field, id_field=id_field, calibration=calibration)
     if html_path:
@@ -297,6 +300,10 @@ def evaluate_command(coded_path, gold_path, json_path, id_field, codebook, other
     """
     from themekit.evaluate import (compare_files, evaluate_files, render_comparison,
                                    render_rich, write_comparison_json, write_json)
+
+    refuse_overwriting({"--json file": json_path},
+                       {"coded file": coded_path, "gold file": gold_path,
+                        **_numbered("--compare file", others)})
 
     if others:
         results = compare_files([coded_path, *others], gold_path, id_field, codebook)
@@ -448,6 +455,8 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
     from themekit.sample import draw_sample
     from themekit.sheets import write_sheet
 
+    refuse_overwriting({"output": output},
+                       {"corpus": corpus, **_numbered("--exclude file", exclude)})
     book = load_codebook(codebook)
     nlp = build_pipeline(book, model) if model else None
     with progress_bar("scoring", None) if nlp else _no_progress() as advance:
@@ -473,6 +482,11 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
         f" · rejected {len(result.bad)} → {output}",
         highlight=False, markup=False, soft_wrap=True,
     )
+
+
+def _numbered(role: str, paths: tuple[str, ...]) -> dict[str, str]:
+    """Roles for a repeatable option's files: "sheet 1", "sheet 2", ..."""
+    return {f"{role} {i}": path for i, path in enumerate(paths, start=1)}
 
 
 @contextmanager
@@ -540,6 +554,8 @@ def agreement_command(sheets, codebook, bootstrap, seed, disagreements_path, tex
         write_json,
     )
 
+    refuse_overwriting({"--disagreements sheet": disagreements_path, "--json file": json_path},
+                       {**_numbered("sheet", sheets), "--texts corpus": texts_path})
     book = load_codebook(codebook)
     result, codings = measure_agreement(list(sheets), book, n_bootstrap=bootstrap, seed=seed)
     # piped or captured output is not cut to 80 columns: the intervals stay on one line
@@ -586,6 +602,7 @@ def export_command(coded_path, fmt, output, codebook):
     """
     from themekit.export import export_matrix, export_training
 
+    refuse_overwriting({"output": output}, {"coded file": coded_path})
     book = load_codebook(codebook)
     if fmt == "training":
         summary = export_training(coded_path, book, output)
@@ -616,6 +633,7 @@ def codebook_export(path, fmt, output):
     """
     from themekit.export import write_qdc
 
+    refuse_overwriting({"output": output}, {"codebook": path})
     book = load_codebook(path)
     write_qdc(book, output)
     err_console.print(f"{book.ref}: {len(book.tiers)} tiers, {len(book.codes)} codes → {output}",

@@ -216,6 +216,28 @@ def _unicode_for_coding(text: str) -> str:
     return text
 
 
+def refuse_overwriting(written: dict[str, str | None], read: dict[str, str | None]) -> None:
+    """Stop before any work when a file to be written is another file of the same run
+    (`{"output": path}` against `{"input": path}`): the last one renamed into place would
+    replace the other, and an input replaced by its own output is lost. Roles name the
+    files in the error; None and "-" (stdin/stdout) are never the same as anything."""
+    def key(path: str | None) -> Path | None:
+        return None if path in (None, STDIO) else Path(path).resolve()
+
+    seen: dict[Path, str] = {}
+    for role, path in read.items():
+        if (resolved := key(path)) is not None:
+            seen.setdefault(resolved, role)
+    for role, path in written.items():
+        resolved = key(path)
+        if resolved is None:
+            continue
+        if resolved in seen:
+            raise InputError(f"{path}: the {role} would replace the {seen[resolved]}; choose "
+                             f"another path for the {role}")
+        seen[resolved] = role
+
+
 def _umask() -> int:
     """The process's umask (reading it means setting it, so it is set straight back)."""
     mask = os.umask(0o022)

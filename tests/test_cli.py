@@ -1,0 +1,35 @@
+"""Properties every file-writing command shares."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import REPO
+from themekit.cli import main
+
+
+@pytest.mark.parametrize("args, said", [
+    (["sample", "{a}", "-n", "2", "-o", "{a}"], "the output would replace the corpus"),
+    (["sample", "{a}", "-n", "2", "-o", "{b}", "--exclude", "{b}"],
+     "the output would replace the --exclude file 1"),
+    (["agreement", "{a}", "{b}", "--disagreements", "{b}"],
+     "the --disagreements sheet would replace the sheet 2"),
+    (["agreement", "{a}", "{b}", "--json", "{a}"], "the --json file would replace the sheet 1"),
+    (["export", "{a}", "-o", "{a}"], "the output would replace the coded file"),
+    (["report", "{a}", "--html", "{a}"], "the --html file would replace the coded file"),
+    (["report", "{a}", "-o", "{b}", "--html", "{b}"], "the --html file would replace the output"),
+    (["evaluate", "{a}", "{b}", "--json", "{b}"], "the --json file would replace the gold file"),
+    (["codebook", "export", "{a}", "-o", "{a}"], "the output would replace the codebook"),
+])
+def test_no_command_writes_over_a_file_it_reads(tmp_path, args, said):
+    paths = {"a": tmp_path / "a.jsonl", "b": tmp_path / "b.jsonl"}
+    for path in paths.values():
+        shutil.copy(REPO / "examples" / "comments.jsonl", path)
+    before = {name: path.read_bytes() for name, path in paths.items()}
+    result = CliRunner().invoke(main, [arg.format(**paths) for arg in args])
+    assert result.exit_code == 1
+    assert said in " ".join(result.output.split())
+    assert {name: path.read_bytes() for name, path in paths.items()} == before
