@@ -106,6 +106,16 @@ def test_a_text_over_the_pipelines_limit_is_rejected_and_the_run_goes_on(tmp_pat
     assert "over the pipeline's limit" in error["reason"]
 
 
+def test_a_csv_cell_longer_than_pythons_default_limit_is_coded(tmp_path):
+    src = tmp_path / "in.csv"
+    long_text = "I vent to it every night. " * 8000  # 208,000 characters
+    src.write_text(f"id,text\nlong,{long_text}\nshort,hi\n")
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    coded = read_jsonl(tmp_path / "out.jsonl")
+    assert [(r["id"], len(r["text"])) for r in coded] == [("long", len(long_text)), ("short", 2)]
+
+
 def test_files_with_a_byte_order_mark_are_read(tmp_path):
     jsonl, csv_file = tmp_path / "bom.jsonl", tmp_path / "bom.csv"
     jsonl.write_bytes(b'\xef\xbb\xbf{"id": "a", "text": "I vent to it"}\n')

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 Format = Literal["jsonl", "csv"]
+CSV_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
+"""Python's csv module refuses cells over 131,072 characters by default; a comment's length
+is the pipeline's business (nlp.max_length), so the limit is lifted to what C allows."""
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 STDIO = "-"
 
@@ -158,6 +161,7 @@ def _read_csv(
     text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
                                    newline="")
     # strict: a stray quote is a bad row, not a cell silently merged with its neighbours
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.DictReader(text_stream, strict=True)
     while True:
         last_line = reader.line_num

@@ -23,7 +23,8 @@ from typing import Any
 
 from themekit.codebook import Codebook
 from themekit.coded import CODED_KEY, check_known
-from themekit.io import AtomicWriter, InputError, Record, read_jsonl, read_records
+from themekit.io import (CSV_FIELD_LIMIT, AtomicWriter, InputError, Record, read_jsonl,
+                         read_records)
 
 LIST_SEPARATOR = ";"
 """How a CSV cell holds a list (a multi tier's codes, the flags): `benefit;privacy`."""
@@ -141,6 +142,7 @@ def _is_csv(path: str) -> bool:
 def _read_csv(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows with their line numbers; a sheet saved by Excel starts with a byte-order mark."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
         reader = csv.DictReader(handle)
         try:
             for row in reader:
