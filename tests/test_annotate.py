@@ -76,6 +76,18 @@ def test_bad_records_go_to_the_errors_file_with_line_and_reason(tmp_path):
     assert f"{src}, line 4, field 'text': text must be a string" in result.output
 
 
+def test_a_clean_rerun_removes_the_errors_file_of_the_run_before(tmp_path):
+    src, out, errors = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "out.errors.jsonl"
+    src.write_text('{"id": 1, "text": "fine"}\n{"id": 2}\n')
+    assert run(src, "-o", out).exit_code == 0
+    assert len(read_jsonl(errors)) == 1
+    src.write_text('{"id": 1, "text": "fine"}\n{"id": 2, "text": "fixed"}\n')
+    result = run(src, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert not errors.exists()
+    assert "removed" in result.output and "an earlier run's errors" in result.output
+
+
 def test_records_python_cannot_parse_are_bad_records_not_a_crash(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "first"}\n'

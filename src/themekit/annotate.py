@@ -6,6 +6,8 @@ as they come out. Every input line ends up in the output or in the errors file.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ class AnnotateSummary:
     output: str = ""
     errors_file: str = ""
     first_errors: list[str] = field(default_factory=list)
+    removed_stale_errors: bool = False
 
     @property
     def balanced(self) -> bool:
@@ -39,7 +42,7 @@ class AnnotateSummary:
 def default_errors_path(output: str) -> str:
     """`coded.jsonl` -> `coded.errors.jsonl`; for stdout, `themekit-errors.jsonl` here.
 
-    Written only when a record is rejected."""
+    Written only when a record is rejected; a clean run removes an earlier run's file."""
     if output == STDIO:
         return "themekit-errors.jsonl"
     path = Path(output)
@@ -88,6 +91,11 @@ def annotate_file(
         raise
     writer.commit()
     _finish_errors(bad_writer, summary)
+    if not summary.rejected and summary.errors_file != STDIO:
+        # an earlier run's errors file would seem to describe this run's output
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(summary.errors_file)
+            summary.removed_stale_errors = True
     return summary
 
 

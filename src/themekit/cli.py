@@ -143,7 +143,9 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
         err_console.print(f"[yellow]rejected[/] {escape(line)}", highlight=False, soft_wrap=True)
     err_console.print(
         f"read {summary.read} · written {summary.written} · rejected {summary.rejected}"
-        f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else ""),
+        f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else "")
+        + (f" (removed {summary.errors_file}, an earlier run's errors)"
+           if summary.removed_stale_errors else ""),
         highlight=False, soft_wrap=True, markup=False,
     )
     if summary.read and not summary.written:
