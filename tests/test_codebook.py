@@ -140,6 +140,18 @@ def test_each_invalid_variant_gets_a_precise_error(changes, expected):
     assert expected in message
 
 
+def test_text_xml_cannot_hold_is_a_problem_naming_where(tmp_path):
+    path = tmp_path / "ctrl.yaml"
+    srsly.write_yaml(path, MINIMAL)
+    path.write_text(path.read_text().replace("definition: costs little",
+                                             'definition: "costs\\x01 little"'))
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    assert info.value.problems == [
+        "tiers[1].codes[1].definition: holds the invisible character U+0001 at position 5; "
+        "delete it"]
+
+
 def test_all_problems_are_reported_at_once():
     data = variant(tiers__0__default="cheap", detectors=["pii.fax"])
     err = pytest.raises(CodebookError, parse_codebook, data, "x.yaml").value

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -26,6 +27,8 @@ TIER_KEYS = ("id", "label", "description", "type", "default", "combine", "codes"
 CODE_KEYS = ("id", "label", "definition", "parent", "requires", "examples", "patterns",
              "threshold", "combine")
 PATTERN_KEYS = ("id", "phrase", "tokens", "weight")
+NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 cannot hold; tab, newline and carriage return are fine."""
 
 
 class CodebookError(ValueError):
@@ -214,6 +217,7 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
     if problems:
         raise CodebookError(source, problems)
     _check_keys(data, CODEBOOK_KEYS, "codebook", problems)
+    _check_characters(data, "", problems)
     if not isinstance(data["name"], str) or not data["name"].strip():
         problems.append("'name' must be non-empty text")
     if isinstance(data["version"], float) or not isinstance(data["version"], (str, int)):
@@ -265,6 +269,21 @@ def _check_keys(raw: dict[str, Any], known: tuple[str, ...], where: str,
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(known)}"
             problems.append(f"{where}: unknown key '{key}'; {hint}")
+
+
+def _check_characters(value: Any, where: str, problems: list[str]) -> None:
+    """Text may not hold characters XML cannot carry (control characters, lone surrogates,
+    as a double-quoted YAML escape such as "\\x01" or "\\ud83d" produces): they are
+    invisible in an editor, and `codebook export --format qdc` would write an invalid file."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_characters(item, f"{where}.{key}" if where else str(key), problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_characters(item, f"{where}[{index}]", problems)
+    elif isinstance(value, str) and (found := NOT_XML_TEXT.search(value)):
+        problems.append(f"{where}: holds the invisible character U+{ord(found[0]):04X} at "
+                        f"position {found.start()}; delete it")
 
 
 def is_number(value: Any) -> bool:
