@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 
 import pytest
 import spacy
@@ -22,6 +23,7 @@ from themekit.io import InputError
 from themekit.model_card import CARD_FILE, read_card
 from themekit.pipeline import build_pipeline
 from themekit.train import (
+    save_model,
     coverage_warnings,
     decide,
     leaf_labels,
@@ -266,6 +268,33 @@ def test_cli_rejects_malformed_training_data_before_training(tmp_path):
     assert not model_dir.exists()
 
 
+def test_train_refuses_a_folder_that_is_not_a_model_before_training(tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "thesis.docx").write_text("months of work")
+    result = CliRunner().invoke(main, ["train", str(write_examples(tmp_path / "t.jsonl")),
+                                       "-o", str(folder)])
+    assert result.exit_code == 1
+    assert "a folder of other files, not a themekit model" in result.output
+    assert [p.name for p in folder.iterdir()] == ["thesis.docx"]
+
+
+def test_an_interrupted_save_keeps_the_earlier_model(tmp_path, monkeypatch):
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / CARD_FILE).write_text('{"seed": 1}')
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("themekit.train.write_card", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(spacy.blank("en"), {"seed": 2}, model_dir)
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert [p.name for p in model_dir.iterdir()] == [CARD_FILE]
+    assert srsly.read_json(model_dir / CARD_FILE) == {"seed": 1}
+
+
 # ---------------------------------------------------------------- end to end, real model
 
 
@@ -341,8 +370,12 @@ def test_annotate_with_model_reports_the_deciding_source(trained, tmp_path):
 def test_same_data_and_seed_give_the_same_thresholds_and_metrics(trained, tmp_path):
     model_dir, _, args = trained
     again = tmp_path / "again"
+    shutil.copytree(model_dir, again)  # an earlier model in -o is replaced whole
+    (again / "stale-file").write_text("from the earlier model")
     result = CliRunner().invoke(main, [*args[:2], "-o", str(again), *args[4:]])
     assert result.exit_code == 0, result.output
+    assert not (again / "stale-file").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["again"]  # nothing partial left beside it
     first, second = read_card(model_dir), read_card(again)
     assert second["thresholds"] == first["thresholds"]
     assert second["dev_metrics"] == first["dev_metrics"]

@@ -242,7 +242,7 @@ def refuse_overwriting(written: dict[str, str | None], read: dict[str, str | Non
         seen[resolved] = role
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask (reading it means setting it, so it is set straight back)."""
     mask = os.umask(0o022)
     os.umask(mask)
@@ -286,7 +286,7 @@ class AtomicWriter:
         self.stream.close()
         # mkstemp makes the file private (0600); a finished output gets the mode any new
         # file would get (0644 under the usual umask), so colleagues can read it
-        os.chmod(self._tmp, 0o666 & ~_umask())
+        os.chmod(self._tmp, 0o666 & ~current_umask())
         os.replace(self._tmp, self.path)
         self._tmp = None
 

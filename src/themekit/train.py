@@ -14,8 +14,11 @@ the same thresholds and metrics.
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +36,8 @@ from thinc.api import Adam, Config, warmup_linear
 
 from themekit.codebook import COMBINE_POLICIES, Codebook
 from themekit.coded import Labels
-from themekit.io import InputError, read_jsonl
-from themekit.model_card import file_fingerprint, write_card
+from themekit.io import InputError, current_umask, read_jsonl
+from themekit.model_card import CARD_FILE, file_fingerprint, write_card
 from themekit.pipeline import silence_truncation_warning
 
 TEXTCAT = "textcat_multilabel"
@@ -515,8 +518,7 @@ def train_model(
     if options.epochs < 1 or options.batch_size < 1 or options.max_length < 8:
         raise ValueError("--epochs and --batch-size must be at least 1, --max-length at least 8")
     output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise ValueError(f"{output}: exists and is not a directory; choose another -o")
+    _check_output(output)
     train_file = read_training_file(train_path, codebook)
     dev_file = read_training_file(dev_path, codebook) if dev_path else None
     if dev_file:
@@ -587,8 +589,6 @@ def train_model(
     by_policy = policy_metrics(nlp, codebook, dev_texts, best_scores, dev_gold, options.seed)
     nlp.add_pipe("themekit", config={"codebook": codebook_reference(codebook),
                                      "thresholds": thresholds})
-    output.mkdir(parents=True, exist_ok=True)
-    nlp.to_disk(output)
     card = {
         "themekit_model": 1,
         "codebook": codebook.ref,
@@ -622,8 +622,42 @@ def train_model(
         "training_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
-    write_card(output, card)
+    save_model(nlp, card, output)
     return TrainResult(output, card, warnings)
+
+
+def _check_output(output: Path) -> None:
+    """-o is new, an empty folder or an earlier themekit model, which the new one replaces
+    whole; never a folder of other files, which replacing would delete."""
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise ValueError(f"{output}: exists and is not a directory; choose another -o")
+    if any(output.iterdir()) and not (output / CARD_FILE).is_file():
+        raise ValueError(f"{output}: a folder of other files, not a themekit model (no "
+                         f"{CARD_FILE}); the model replaces -o whole, so choose a new folder")
+
+
+def save_model(nlp: Language, card: dict[str, Any], output: Path) -> None:
+    """Write the model beside `output` and rename it into place once complete, so an
+    interrupted or failed save leaves the earlier model (or nothing), not half of one."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.",
+                                    suffix=".partial"))
+    earlier = partial.with_suffix(".earlier")
+    try:
+        os.chmod(partial, 0o777 & ~current_umask())  # mkdtemp makes it private (0700)
+        nlp.to_disk(partial)
+        write_card(partial, card)
+        if output.exists():
+            os.rename(output, earlier)
+        os.rename(partial, output)
+    except BaseException:
+        if earlier.exists() and not output.exists():
+            os.rename(earlier, output)
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(earlier, ignore_errors=True)
 
 
 def _untuned(codebook: Codebook, gold: Sequence[Codes],
