@@ -76,6 +76,19 @@ def test_bad_records_go_to_the_errors_file_with_line_and_reason(tmp_path):
     assert f"{src}, line 4, field 'text': text must be a string" in result.output
 
 
+def test_a_model_option_that_is_no_themekit_model_is_a_clear_error(tmp_path):
+    empty, plain = tmp_path / "empty", tmp_path / "plain"
+    empty.mkdir()
+    spacy.blank("en").to_disk(plain)
+    for folder, said in [(empty, "not a model directory (no config.cfg)"),
+                         (plain, "a spaCy pipeline without the themekit component")]:
+        result = run(REPO / "examples" / "comments.jsonl", "-o", tmp_path / "out.jsonl",
+                     "--model", folder)
+        assert result.exit_code == 1
+        assert f"error: {folder}: {said}" in " ".join(result.output.split())
+        assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_a_clean_rerun_removes_the_errors_file_of_the_run_before(tmp_path):
     src, out, errors = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "out.errors.jsonl"
     src.write_text('{"id": 1, "text": "fine"}\n{"id": 2}\n')

@@ -14,6 +14,7 @@ import spacy
 from spacy.language import Language
 
 from themekit.codebook import COMBINE_POLICIES, Codebook
+from themekit.io import InputError
 
 TRANSFORMER = "transformer"
 
@@ -40,7 +41,8 @@ def build_pipeline(
         nlp = spacy.blank("en")
         nlp.add_pipe("themekit", config={"codebook": codebook.source, "combine": combine})
         return nlp
-    nlp = spacy.load(model, config={"components": {"themekit": {"combine": combine}}})
+    nlp = spacy.load(_model_dir(model),
+                     config={"components": {"themekit": {"combine": combine}}})
     saved = nlp.get_pipe("themekit").codebook
     if saved.name != codebook.name:
         raise ValueError(
@@ -50,6 +52,20 @@ def build_pipeline(
     if quantize:
         quantize_transformer(nlp)
     return nlp
+
+
+def _model_dir(model: str | Path) -> Path:
+    """A saved spaCy pipeline that ends in the themekit component, or an InputError saying
+    what the folder is instead (spaCy's own errors name meta.json or config overrides)."""
+    path = Path(model)
+    config = path / "config.cfg"
+    if not config.is_file():
+        raise InputError(f"{model}: not a model directory (no config.cfg); train one with "
+                         "`themekit train`")
+    if "[components.themekit]" not in config.read_text(encoding="utf-8"):
+        raise InputError(f"{model}: a spaCy pipeline without the themekit component; train "
+                         "one with `themekit train`, or add the component before saving it")
+    return path
 
 
 def silence_truncation_warning(nlp: Language) -> None:
