@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from themekit.cli import main
 from themekit.codebook import load_codebook
 from themekit.io import InputError
 from themekit.sample import allocate, draw_sample
-from themekit.sheets import read_sheet
+from themekit.sheets import blank_item, read_sheet, write_sheet
 
 SOURCES = {"tiktok": 30, "reddit": 15, "google-play": 4, "forum": 1}
 
@@ -132,16 +134,40 @@ def test_sheet_fields_and_csv_round_trip(tmp_path, corpus, mh):
                                        for line in jsonl.read_text().splitlines()]
 
 
-def test_a_sheet_saved_by_excel_is_read(tmp_path, corpus, mh):
+def test_a_sheet_with_or_without_a_byte_order_mark_is_read(tmp_path, corpus, mh):
     """Excel writes CSV with a byte-order mark, which must not become part of 'id'."""
     out = tmp_path / "sheet.csv"
     CliRunner().invoke(main, ["sample", str(corpus), "-n", "3", "-o", str(out)])
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfid,")  # so Excel reads it as UTF-8
     excel = tmp_path / "excel.csv"
-    excel.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+    excel.write_bytes(out.read_bytes()[3:])
     assert [it.id for it in read_sheet(excel, mh)] == [it.id for it in read_sheet(out, mh)]
     excel.write_bytes(out.read_bytes().replace(b"comment", b"caf\xe9", 1))
     with pytest.raises(InputError, match=f"{excel}, line 2: not valid UTF-8"):
         read_sheet(excel, mh)
+
+
+def test_a_csv_sheet_keeps_spreadsheets_from_running_texts_as_formulas(tmp_path, mh):
+    texts = ["=HYPERLINK(\"http://x.example\",\"click\")", "- it helps", "+1 for this",
+             "@bot hi", "'=already quoted", "'tis fine", "plain"]
+    items = [replace(blank_item(str(i), text, mh), data={"note": text})
+             for i, text in enumerate(texts)]
+    out = tmp_path / "sheet.csv"
+    write_sheet(out, items, mh)
+    cells = [row["text"] for row in csv.DictReader(out.read_text("utf-8-sig").splitlines())]
+    assert cells == ["'=HYPERLINK(\"http://x.example\",\"click\")", "'- it helps",
+                     "'+1 for this", "'@bot hi", "''=already quoted", "'tis fine", "plain"]
+    back = read_sheet(out, mh)
+    assert [it.text for it in back] == texts
+    assert [it.data["note"] for it in back] == texts
+
+
+def test_exclude_reads_a_csv_sheet(tmp_path, corpus, mh):
+    first = tmp_path / "first.csv"
+    CliRunner().invoke(main, ["sample", str(corpus), "-n", "5", "-o", str(first)])
+    result = draw_sample(str(corpus), 50, mh, exclude=[str(first)])
+    assert result.excluded == 5
+    assert not {it.id for it in result.items} & {it.id for it in read_sheet(first, mh)}
 
 
 def test_cli_rejects_a_bad_size(corpus, tmp_path):

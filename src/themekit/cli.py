@@ -427,7 +427,8 @@ def plugins():
 @click.option("--seed", default=0, show_default=True, help="Seed: the same seed draws the same ids.")
 @click.option("--by", help="Stratify by this field: proportional, at least one per value.")
 @click.option("--exclude", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL file whose ids are left out (already coded). Repeatable.")
+              help="Sheet, gold or coded file (JSONL, or CSV by extension) whose ids are "
+              "left out (already coded). Repeatable.")
 @click.option("--model", "-m", type=click.Path(exists=True, file_okay=False),
               help="Trained model: draw the comments whose code scores sit nearest their "
               "thresholds (uncertainty sampling) instead of random ones.")

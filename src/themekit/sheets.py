@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,11 @@ from themekit.io import (CSV_FIELD_LIMIT, AtomicWriter, InputError, Record, read
 
 LIST_SEPARATOR = ";"
 """How a CSV cell holds a list (a multi tier's codes, the flags): `benefit;privacy`."""
+SPREADSHEET_FORMULA = re.compile("'*[=+\\-@\t\r]")
+"""A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, or a comment starting
+`- it helps`, shown as #NAME? and saved back so): a CSV sheet writes it with a leading
+apostrophe, which reading takes off again. Cells already starting with apostrophes before
+such a character get one more, so every text comes back exactly."""
 
 TierValue = str | None | tuple[str, ...]
 
@@ -110,6 +116,7 @@ def write_sheet(path: str | Path, items: Iterable[SheetItem], codebook: Codebook
         columns: list[str] = []
         for row in rows:
             columns.extend(k for k in row if k not in columns)
+        writer.stream.write("\ufeff")  # the byte-order mark tells Excel the file is UTF-8
         out = csv.DictWriter(writer.stream, fieldnames=columns, lineterminator="\n")
         out.writeheader()
         for row in rows:
@@ -117,9 +124,11 @@ def write_sheet(path: str | Path, items: Iterable[SheetItem], codebook: Codebook
 
 
 def read_ids(path: str | Path) -> set[str]:
-    """Every `id` in a JSONL file (a sheet, a gold file, a coded file): items to leave out."""
+    """Every `id` in a sheet, gold file or coded file (JSONL, or CSV by extension): items
+    to leave out of a sample."""
     ids: set[str] = set()
-    for line_no, data in read_jsonl(path):
+    path = str(path)
+    for line_no, data in _read_csv(path) if _is_csv(path) else read_jsonl(path):
         if "id" not in data:
             raise InputError(f"{path}, line {line_no}, field 'id': missing")
         ids.add(str(data["id"]))
@@ -146,7 +155,7 @@ def _read_csv(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         reader = csv.DictReader(handle)
         try:
             for row in reader:
-                yield reader.line_num, dict(row)
+                yield reader.line_num, {k: _from_csv_cell(v) for k, v in row.items()}
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}, line {_undecodable_line(path)}: not valid UTF-8 "
                              f"({exc.reason}); save the sheet as UTF-8") from exc
@@ -171,7 +180,15 @@ def _csv_cell(value: Any) -> str:
         return LIST_SEPARATOR.join(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    text = str(value)
+    return "'" + text if SPREADSHEET_FORMULA.match(text) else text
+
+
+def _from_csv_cell(value: Any) -> Any:
+    """A cell as written before `_csv_cell` guarded it against spreadsheets."""
+    if isinstance(value, str) and value.startswith("'") and SPREADSHEET_FORMULA.match(value):
+        return value[1:]
+    return value
 
 
 def _parse_item(path: str, line_no: int, data: dict[str, Any], codebook: Codebook) -> SheetItem:
