@@ -101,6 +101,18 @@ def test_a_clean_rerun_removes_the_errors_file_of_the_run_before(tmp_path):
     assert "removed" in result.output and "an earlier run's errors" in result.output
 
 
+def test_a_line_cut_short_is_named_where_it_ends(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "cut mid-str\n{"id": 2, "text": "ok"}\n{"id": 3,\r\n'
+                   '{"id": 4, "text": "tab\tinside"}\n')
+    assert run(src, "-o", tmp_path / "out.jsonl").exit_code == 0
+    reasons = [e["reason"] for e in read_jsonl(tmp_path / "out.errors.jsonl")]
+    assert reasons == ["invalid JSON: Unterminated string starting at column 19",
+                       "invalid JSON: Expecting property name enclosed in double quotes at "
+                       "column 10",
+                       "invalid JSON: Invalid control character at column 23"]
+
+
 def test_records_python_cannot_parse_are_bad_records_not_a_crash(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "first"}\n'

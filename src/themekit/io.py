@@ -124,9 +124,12 @@ def _parse_json(raw: str) -> tuple[Any, str | None]:
     and numbers beyond a float's range, which it would accept, are refused, or the output
     would not be JSON either."""
     try:
-        return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float), None
+        # without its line end, a line cut short is "unterminated" where it ends, not at
+        # column 1 of a next line that does not exist
+        return json.loads(raw.rstrip("\r\n"), parse_constant=_refuse_constant,
+                          parse_float=_finite_float), None
     except json.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+        return None, f"invalid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
     except ValueError as exc:
         return None, f"invalid JSON: {exc}"
     except RecursionError:
