@@ -33,3 +33,19 @@ def test_no_command_writes_over_a_file_it_reads(tmp_path, args, said):
     assert result.exit_code == 1
     assert said in " ".join(result.output.split())
     assert {name: path.read_bytes() for name, path in paths.items()} == before
+
+
+def _commands(group, path=()):
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+
+
+@pytest.mark.parametrize("path", [path for path, _ in _commands(main)], ids=" ".join)
+def test_every_command_and_group_help_shows_examples(path):
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert all(f"themekit {' '.join(path)}" in line
+               for line in result.output.split("Example", 1)[1].splitlines()[1:2])

@@ -323,7 +323,15 @@ def evaluate_command(coded_path, gold_path, json_path, id_field, codebook, other
 
 @main.group()
 def codebook() -> None:
-    """Check, show and list codebooks."""
+    """Check, show, list and export codebooks (a registered name or a YAML path).
+
+    \b
+    Examples:
+      themekit codebook list
+      themekit codebook check my-codebook.yaml
+      themekit codebook show llm-mental-health
+      themekit codebook export llm-mental-health --format qdc -o llm-mental-health.qdc
+    """
 
 
 @codebook.command("check")
@@ -380,7 +388,7 @@ def codebook_list():
     """List codebooks registered by name (built-in and from plugins).
 
     \b
-    Example:
+    Examples:
       themekit codebook list
       themekit codebook show llm-mental-health
     """
