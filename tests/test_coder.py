@@ -23,6 +23,7 @@ from themekit.coder import (
     split_keys,
     start,
 )
+from themekit.io import InputError
 from themekit.sheets import blank_item, read_sheet, write_sheet
 
 TEXTS = ["first comment", "second comment", "third comment"]
@@ -158,6 +159,28 @@ def test_run_coder_treats_ctrl_c_as_quit(sheet, mh):
     state = run_coder(sheet, mh, "bob", console=Console(file=io.StringIO()),
                       read_key=interrupt)
     assert state.finished and "0 of 3 items coded" in state.message
+
+
+def test_ctrl_c_typed_with_other_keys_quits(sheet, mh):
+    keys = iter(["1\x03", "n"])
+    state = run_coder(sheet, mh, "bob", console=Console(file=io.StringIO()),
+                      read_key=lambda: next(keys))
+    assert state.finished and "0 of 3 items coded" in state.message
+
+
+def test_a_sheet_edited_elsewhere_while_open_is_not_overwritten(sheet, mh):
+    edited = sheet.read_text().replace("third comment", "third comment, fixed by carol")
+
+    def keys():
+        yield "11"
+        sheet.write_text(edited)  # another program saves the sheet meanwhile
+        yield "n"
+
+    pressed = keys()
+    with pytest.raises(InputError, match="changed on disk while it was open here"):
+        run_coder(sheet, mh, "bob", console=Console(file=io.StringIO()),
+                  read_key=lambda: next(pressed))
+    assert sheet.read_text() == edited
 
 
 def test_code_command_needs_a_terminal(sheet):

@@ -24,12 +24,14 @@ from rich.table import Table
 from rich.text import Text
 
 from themekit.codebook import Codebook
+from themekit.io import InputError
 from themekit.sheets import SheetItem, read_sheet, replace_codes, write_sheet
 
 OPTION_KEYS = "123456789acdefghijklmoprtuvwxyz"
 """Keys that pick the 1st, 2nd, ... code of the highlighted tier (n, b, s, q are commands)."""
 NEXT_SECTION = ("\t", "\x1b[B")  # Tab, arrow down
 PREVIOUS_SECTION = ("\x1b[Z", "\x1b[A")  # Shift-Tab, arrow up
+QUIT = ("q", "\x03", "\x04")  # Ctrl-C and Ctrl-D typed together with other keys arrive as text
 FLAGS = "flags"
 
 Choice = str | None | frozenset[str]
@@ -116,7 +118,7 @@ def apply_key(state: CoderState, key: str, layout: Layout) -> tuple[CoderState, 
         index = state.index - 1
         return replace(state, index=index, focus=0, draft=_draft(state.items[index], layout),
                        message=f"back to item {index + 1}{note}"), False
-    if key == "q":
+    if key in QUIT:
         coded = sum(it.is_coded(layout.codebook) for it in state.items)
         return replace(state, finished=True, message=(
             f"stopped: {coded} of {len(state.items)} items coded{_discard_note(state, layout)}"
@@ -163,6 +165,7 @@ def run_coder(
 ) -> CoderState:
     """Code a sheet interactively, saving after every item; returns the final state."""
     items = read_sheet(path, codebook)
+    as_read = _file_stamp(path)
     layout = make_layout(codebook, coder, title=Path(path).name)
     state = start(items, layout)
     console = console or Console()
@@ -176,9 +179,26 @@ def run_coder(
         for key in keys:
             state, save = apply_key(state, key, layout)
             if save:
+                _refuse_if_changed(path, as_read)
                 write_sheet(path, state.items, codebook)
+                as_read = _file_stamp(path)
     console.print(state.message)
     return state
+
+
+def _file_stamp(path: str | Path) -> tuple[int, int, int]:
+    """What changes when anyone rewrites the sheet (a save renames a new file into place)."""
+    info = Path(path).stat()
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _refuse_if_changed(path: str | Path, as_read: tuple[int, int, int]) -> None:
+    """Saving rewrites the whole sheet, so edits made elsewhere since it was read (another
+    coder, a spreadsheet) would be lost: stop instead, losing only this one item."""
+    if _file_stamp(path) != as_read:
+        raise InputError(f"{path} changed on disk while it was open here (edited elsewhere?); "
+                         "the item just coded was not saved, so those edits are kept. Run "
+                         "`themekit code` again to go on from them.")
 
 
 def split_keys(chunk: str) -> list[str]:
