@@ -286,6 +286,9 @@ class AtomicWriter:
         if self._tmp is None:
             self.stream.flush()
             return
+        # on disk before the rename, or a power cut can leave the name on an empty file
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
         self.stream.close()
         # mkstemp makes the file private (0600); a finished output gets the mode any new
         # file would get (0644 under the usual umask), so colleagues can read it
