@@ -253,7 +253,30 @@ def test_strict_stops_at_first_bad_record_and_leaves_no_output(tmp_path):
     assert result.exit_code == 1
     assert "line 2" in result.output
     assert not out.exists()
-    assert not list(tmp_path.glob(".out.jsonl.*"))
+    assert not (tmp_path / "out.errors.jsonl").exists()  # it would describe no output
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_a_failed_run_leaves_the_earlier_output_and_its_errors_as_a_pair(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text('{"text": "fine"}\n{oops\n')
+    assert run(src, "-o", out).exit_code == 0
+    earlier = out.read_bytes(), (tmp_path / "out.errors.jsonl").read_bytes()
+    src.write_text('{"text": "fine"}\n{"text": "ok"}\n{"id": 3}\n')
+    assert run(src, "-o", out, "--strict").exit_code == 1
+    assert (out.read_bytes(), (tmp_path / "out.errors.jsonl").read_bytes()) == earlier
+
+
+def test_an_output_that_is_a_symlink_is_written_through(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "coded.jsonl").write_text("earlier\n")
+    link = tmp_path / "coded.jsonl"
+    link.symlink_to(shared / "coded.jsonl")
+    assert run(REPO / "examples" / "comments.jsonl", "-o", link).exit_code == 0
+    assert link.is_symlink()
+    assert len(read_jsonl(shared / "coded.jsonl")) == 40
+    assert sorted(p.name for p in shared.iterdir()) == ["coded.jsonl"]
 
 
 def test_interrupted_run_keeps_the_previous_output(tmp_path, nlp):

@@ -20,7 +20,7 @@ from themekit.cli import main
     (["agreement", "{a}", "{b}", "--json", "{a}"], "the --json file would replace the sheet 1"),
     (["export", "{a}", "-o", "{a}"], "the output would replace the coded file"),
     (["report", "{a}", "--html", "{a}"], "the --html file would replace the coded file"),
-    (["report", "{a}", "-o", "{b}", "--html", "{b}"], "the --html file would replace the output"),
+    (["report", "{a}", "-o", "{b}", "--html", "{b}"], "the --html file would replace the report"),
     (["evaluate", "{a}", "{b}", "--json", "{b}"], "the --json file would replace the gold file"),
     (["codebook", "export", "{a}", "-o", "{a}"], "the output would replace the codebook"),
 ])
@@ -49,3 +49,44 @@ def test_every_command_and_group_help_shows_examples(path):
     assert "Example" in result.output
     assert all(f"themekit {' '.join(path)}" in line
                for line in result.output.split("Example", 1)[1].splitlines()[1:2])
+
+
+def test_no_command_writes_over_a_codebook(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    shutil.copy(REPO / "codebooks" / "llm-mental-health.yaml", mine)
+    shipped = REPO / "codebooks" / "llm-mental-health.yaml"
+    before = {mine: mine.read_bytes(), shipped: shipped.read_bytes()}
+    comments = str(REPO / "examples" / "comments.jsonl")
+    for args, said in [
+        (["annotate", comments, "-o", str(mine), "-c", str(mine)],
+         "the output would replace the codebook"),
+        (["sample", comments, "-n", "2", "-o", str(mine), "-c", str(mine)],
+         "the output would replace the codebook"),
+        (["codebook", "export", "llm-mental-health", "-o", str(shipped)],
+         "the output would replace the codebook llm-mental-health"),
+        (["report", comments, "-o", str(shipped)],
+         "the report would replace the codebook llm-mental-health"),
+    ]:
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, args
+        assert said in " ".join(result.output.split()), result.output
+    assert {path: path.read_bytes() for path in before} == before
+
+
+@pytest.mark.parametrize("args, said", [
+    (["annotate", "{a}", "-o", "-", "--errors", "-"],
+     "the output and the errors file would both go to stdout"),
+    (["agreement", "{a}", "{b}", "--json", "-"],
+     "the table and the --json file would both go to stdout"),
+    (["evaluate", "{a}", "{b}", "--json", "-"],
+     "the table and the --json file would both go to stdout"),
+    (["report", "{a}", "--format", "markdown", "--html", "-"],
+     "the report and the --html file would both go to stdout"),
+])
+def test_two_outputs_to_stdout_are_refused(tmp_path, args, said):
+    paths = {"a": tmp_path / "a.jsonl", "b": tmp_path / "b.jsonl"}
+    for path in paths.values():
+        shutil.copy(REPO / "examples" / "comments.jsonl", path)
+    result = CliRunner().invoke(main, [arg.format(**paths) for arg in args])
+    assert result.exit_code == 1
+    assert said in " ".join(result.output.split())

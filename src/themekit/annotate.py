@@ -42,7 +42,8 @@ class AnnotateSummary:
 def default_errors_path(output: str) -> str:
     """`coded.jsonl` -> `coded.errors.jsonl`; for stdout, `themekit-errors.jsonl` here.
 
-    Written only when a record is rejected; a clean run removes an earlier run's file."""
+    Written only when a record is rejected and the run completes; a clean run removes an
+    earlier run's file, so the errors file beside an output always describes it."""
     if output == STDIO:
         return "themekit-errors.jsonl"
     path = Path(output)
@@ -86,25 +87,22 @@ def annotate_file(
             if on_record:
                 on_record()
     except BaseException:
+        # neither file is replaced, so the errors file beside the output still describes it
+        # (--strict names its bad record in the exception)
         writer.discard()
-        _finish_errors(bad_writer, summary)  # keep the error records that explain the failure
+        bad_writer.discard()
         raise
     writer.commit()
-    _finish_errors(bad_writer, summary)
+    if summary.rejected:
+        bad_writer.commit()
+    else:
+        bad_writer.discard()
     if not summary.rejected and summary.errors_file != STDIO:
         # an earlier run's errors file would seem to describe this run's output
         with contextlib.suppress(FileNotFoundError):
             os.unlink(summary.errors_file)
             summary.removed_stale_errors = True
     return summary
-
-
-def _finish_errors(bad_writer: AtomicWriter, summary: AnnotateSummary) -> None:
-    """The errors file is written only when there are errors: no empty files left about."""
-    if summary.rejected:
-        bad_writer.commit()
-    else:
-        bad_writer.discard()
 
 
 def _good_records(

@@ -17,9 +17,10 @@ from rich.table import Table
 from rich.tree import Tree
 
 from themekit import __version__
-from themekit.codebook import COMBINE_POLICIES, Codebook, CodebookError, load_codebook
+from themekit.codebook import (COMBINE_POLICIES, Codebook, CodebookError, find_codebook_path,
+                               load_codebook)
 from themekit.io import InputError, refuse_overwriting
-from themekit.plugins import PluginError
+from themekit.plugins import PluginError, registered_codebooks
 
 err_console = Console(stderr=True)
 out_console = Console()
@@ -129,6 +130,8 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
     from themekit.annotate import StrictModeError, annotate_file
     from themekit.pipeline import build_pipeline
 
+    refuse_overwriting({"output": output, "errors file": errors_path},
+                       {"input": input_path, **_codebook_files(codebook)})
     nlp = build_pipeline(load_codebook(codebook), model, combine=combine, quantize=quantize)
     with progress_bar("coding", count_lines(input_path)) as advance:
         try:
@@ -263,9 +266,10 @@ def report_command(coded_path, codebook, by, fmt, output, html_path, calibration
 
     if model_card and not html_path:
         raise click.UsageError("--model-card is shown in the HTML report; add --html FILE")
-    refuse_overwriting({"output": output, "--html file": html_path},
+    printed = output or ("-" if fmt or not html_path else None)
+    refuse_overwriting({"report": printed, "--html file": html_path},
                        {"coded file": coded_path, "--calibration file": calibration,
-                        "--model-card file": model_card})
+                        "--model-card file": model_card, **_codebook_files(codebook)})
     result = build_report(coded_path, codebook=codebook, by=by, redact=redact,
                           text_field=text_field, id_field=id_field, calibration=calibration)
     if html_path:
@@ -303,9 +307,9 @@ def evaluate_command(coded_path, gold_path, json_path, id_field, codebook, other
     from themekit.evaluate import (compare_files, evaluate_files, render_comparison,
                                    render_rich, write_comparison_json, write_json)
 
-    refuse_overwriting({"--json file": json_path},
+    refuse_overwriting({"table": "-", "--json file": json_path},
                        {"coded file": coded_path, "gold file": gold_path,
-                        **_numbered("--compare file", others)})
+                        **_numbered("--compare file", others), **_codebook_files(codebook)})
 
     if others:
         results = compare_files([coded_path, *others], gold_path, id_field, codebook)
@@ -392,8 +396,6 @@ def codebook_list():
       themekit codebook list
       themekit codebook show llm-mental-health
     """
-    from themekit.plugins import registered_codebooks
-
     table = Table("name", "file", "description")
     for name, entry in sorted(registered_codebooks().items()):
         table.add_row(name, str(entry.path),
@@ -467,7 +469,8 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
     from themekit.sheets import write_sheet
 
     refuse_overwriting({"output": output},
-                       {"corpus": corpus, **_numbered("--exclude file", exclude)})
+                       {"corpus": corpus, **_numbered("--exclude file", exclude),
+                        **_codebook_files(codebook)})
     book = load_codebook(codebook)
     nlp = build_pipeline(book, model) if model else None
     with progress_bar("scoring", None) if nlp else _no_progress() as advance:
@@ -493,6 +496,16 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
         f" · rejected {len(result.bad)} → {output}",
         highlight=False, markup=False, soft_wrap=True,
     )
+
+
+def _codebook_files(codebook: str | None) -> dict[str, str]:
+    """The codebook files an output must not replace: the one given by name or path, and
+    every registered one (the shipped codebooks among them)."""
+    files = {f"codebook {name}": str(entry.path)
+             for name, entry in registered_codebooks().items()}
+    if codebook is not None:
+        files["codebook"] = str(find_codebook_path(codebook))
+    return files
 
 
 def _numbered(role: str, paths: tuple[str, ...]) -> dict[str, str]:
@@ -565,8 +578,10 @@ def agreement_command(sheets, codebook, bootstrap, seed, disagreements_path, tex
         write_json,
     )
 
-    refuse_overwriting({"--disagreements sheet": disagreements_path, "--json file": json_path},
-                       {**_numbered("sheet", sheets), "--texts corpus": texts_path})
+    refuse_overwriting({"table": "-", "--disagreements sheet": disagreements_path,
+                        "--json file": json_path},
+                       {**_numbered("sheet", sheets), "--texts corpus": texts_path,
+                        **_codebook_files(codebook)})
     book = load_codebook(codebook)
     result, codings = measure_agreement(list(sheets), book, n_bootstrap=bootstrap, seed=seed)
     # piped or captured output is not cut to 80 columns: the intervals stay on one line
@@ -613,7 +628,8 @@ def export_command(coded_path, fmt, output, codebook):
     """
     from themekit.export import export_matrix, export_training
 
-    refuse_overwriting({"output": output}, {"coded file": coded_path})
+    refuse_overwriting({"output": output},
+                       {"coded file": coded_path, **_codebook_files(codebook)})
     book = load_codebook(codebook)
     if fmt == "training":
         summary = export_training(coded_path, book, output)
@@ -644,7 +660,7 @@ def codebook_export(path, fmt, output):
     """
     from themekit.export import write_qdc
 
-    refuse_overwriting({"output": output}, {"codebook": path})
+    refuse_overwriting({"output": output}, _codebook_files(path))
     book = load_codebook(path)
     write_qdc(book, output)
     err_console.print(f"{book.ref}: {len(book.tiers)} tiers, {len(book.codes)} codes → {output}",

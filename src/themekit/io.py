@@ -226,19 +226,24 @@ def _unicode_for_coding(text: str) -> str:
 def refuse_overwriting(written: dict[str, str | None], read: dict[str, str | None]) -> None:
     """Stop before any work when a file to be written is another file of the same run
     (`{"output": path}` against `{"input": path}`): the last one renamed into place would
-    replace the other, and an input replaced by its own output is lost. Roles name the
-    files in the error; None and "-" (stdin/stdout) are never the same as anything."""
-    def key(path: str | None) -> Path | None:
-        return None if path in (None, STDIO) else Path(path).resolve()
-
+    replace the other, and an input replaced by its own output is lost. Two outputs to
+    stdout ("-") would be mixed into one stream. Roles name the files in the error; None
+    is nothing, and "-" read (stdin) is never the same as a file."""
     seen: dict[Path, str] = {}
     for role, path in read.items():
-        if (resolved := key(path)) is not None:
-            seen.setdefault(resolved, role)
+        if path not in (None, STDIO):
+            seen.setdefault(Path(path).resolve(), role)
+    to_stdout: str | None = None
     for role, path in written.items():
-        resolved = key(path)
-        if resolved is None:
+        if path is None:
             continue
+        if path == STDIO:
+            if to_stdout:
+                raise InputError(f"the {to_stdout} and the {role} would both go to stdout "
+                                 f"('-'), mixed into one stream; send one to a file")
+            to_stdout = role
+            continue
+        resolved = Path(path).resolve()
         if resolved in seen:
             raise InputError(f"{path}: the {role} would replace the {seen[resolved]}; choose "
                              f"another path for the {role}")
@@ -256,16 +261,17 @@ class AtomicWriter:
     """Write lines to `path` via a temporary file, renamed over `path` on `commit()`.
 
     For "-" it writes straight to stdout. Without `commit()` (an error, Ctrl-C) the
-    temporary file is removed and `path` is left as it was.
+    temporary file is removed and `path` is left as it was. A `path` that is a symbolic
+    link is followed: the file it points to is replaced and the link stays a link.
     """
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = path if path == STDIO else os.path.realpath(path)
         self._tmp: str | None = None
         if path == STDIO:
             self.stream: IO[str] = sys.stdout
         else:
-            target = Path(path)
+            target = Path(self.path)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, self._tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
