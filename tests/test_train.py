@@ -7,8 +7,10 @@ examples; they take about a minute on two CPU cores and share one trained model.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 import spacy
@@ -277,6 +279,32 @@ def test_train_refuses_a_folder_that_is_not_a_model_before_training(tmp_path):
     assert result.exit_code == 1
     assert "a folder of other files, not a themekit model" in result.output
     assert [p.name for p in folder.iterdir()] == ["thesis.docx"]
+
+
+def test_train_checks_where_the_model_goes_before_training(tmp_path, monkeypatch):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / CARD_FILE).write_text("{}")
+    data = write_examples(model / "train.jsonl")
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")
+    for out, said in [(model, f"holds {data}"),
+                      (tmp_path / "a-file" / "model", "is a file"),
+                      (tmp_path / "empty", "holds the current folder")]:
+        result = CliRunner().invoke(main, ["train", str(data), "-o", str(out)])
+        assert result.exit_code == 1, out
+        assert said in result.output, result.output
+    assert data.is_file()
+
+
+def test_a_symlinked_output_folder_gets_the_model_and_stays_a_link(tmp_path):
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.symlink_to(real)
+    save_model(spacy.blank("en"), {"seed": 3}, Path(os.path.realpath(link)))
+    assert link.is_symlink() and srsly.read_json(real / CARD_FILE) == {"seed": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
 
 
 def test_an_interrupted_save_keeps_the_earlier_model(tmp_path, monkeypatch):

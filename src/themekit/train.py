@@ -518,7 +518,7 @@ def train_model(
     if options.epochs < 1 or options.batch_size < 1 or options.max_length < 8:
         raise ValueError("--epochs and --batch-size must be at least 1, --max-length at least 8")
     output = Path(output)
-    _check_output(output)
+    _check_output(output, [p for p in (train_path, dev_path) if p is not None])
     train_file = read_training_file(train_path, codebook)
     dev_file = read_training_file(dev_path, codebook) if dev_path else None
     if dev_file:
@@ -622,18 +622,29 @@ def train_model(
         "training_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
-    save_model(nlp, card, output)
+    save_model(nlp, card, Path(os.path.realpath(output)))
     return TrainResult(output, card, warnings)
 
 
-def _check_output(output: Path) -> None:
-    """-o is new, an empty folder or an earlier themekit model, which the new one replaces
-    whole; never a folder of other files, which replacing would delete."""
-    if not output.exists():
+def _check_output(output: Path, inputs: Sequence[str | Path]) -> None:
+    """Before training, that the model can be saved: -o is new, an empty folder or an
+    earlier themekit model, which the new one replaces whole; never a folder of other
+    files, the training data's folder or the current one, which replacing would delete."""
+    target = Path(os.path.realpath(output))
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if existing != target and not existing.is_dir():
+        raise ValueError(f"{output}: cannot be created, {existing} is a file; choose another -o")
+    held = {str(path): Path(os.path.realpath(path)) for path in inputs}
+    held["the current folder"] = Path.cwd()
+    for name, path in held.items():
+        if path == target or target in path.parents:
+            raise ValueError(f"{output}: holds {name}, and the model replaces -o whole; "
+                             "choose a folder beside it")
+    if not target.exists():
         return
-    if not output.is_dir():
+    if not target.is_dir():
         raise ValueError(f"{output}: exists and is not a directory; choose another -o")
-    if any(output.iterdir()) and not (output / CARD_FILE).is_file():
+    if any(target.iterdir()) and not (target / CARD_FILE).is_file():
         raise ValueError(f"{output}: a folder of other files, not a themekit model (no "
                          f"{CARD_FILE}); the model replaces -o whole, so choose a new folder")
 
