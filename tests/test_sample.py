@@ -15,7 +15,7 @@ from spacy.language import Language
 
 from themekit.cli import main
 from themekit.codebook import load_codebook
-from themekit.io import InputError
+from themekit.io import InputError, Record, read_records
 from themekit.sample import allocate, draw_sample
 from themekit.sheets import blank_item, read_sheet, write_sheet
 
@@ -160,6 +160,8 @@ def test_a_csv_sheet_keeps_spreadsheets_from_running_texts_as_formulas(tmp_path,
     back = read_sheet(out, mh)
     assert [it.text for it in back] == texts
     assert [it.data["note"] for it in back] == texts
+    as_corpus = [r for r in read_records(str(out)) if isinstance(r, Record)]
+    assert [r.text for r in as_corpus] == texts  # annotate, sample and --texts read it so
 
 
 def test_exclude_reads_a_csv_sheet(tmp_path, corpus, mh):

@@ -26,6 +26,9 @@ Format = Literal["jsonl", "csv"]
 CSV_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
 """Python's csv module refuses cells over 131,072 characters by default; a comment's length
 is the pipeline's business (nlp.max_length), so the limit is lifted to what C allows."""
+SPREADSHEET_FORMULA = re.compile("'*[=+\\-@\t\r]")
+"""A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, or a comment starting
+`- it helps`, shown as #NAME? and saved back so)."""
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 STDIO = "-"
 
@@ -94,6 +97,20 @@ def read_records(
     finally:
         if path != STDIO:
             stream.close()
+
+
+def guard_formula(cell: str) -> str:
+    """A CSV cell as themekit writes it for spreadsheets: one that would run as a formula gets
+    a leading apostrophe. One already starting with apostrophes before such a character gets
+    one more, so that `unguard_formula` gives every text back exactly."""
+    return "'" + cell if SPREADSHEET_FORMULA.match(cell) else cell
+
+
+def unguard_formula(cell: Any) -> Any:
+    """A CSV cell as it was before `guard_formula`; every CSV reader applies it."""
+    if isinstance(cell, str) and cell.startswith("'") and SPREADSHEET_FORMULA.match(cell):
+        return cell[1:]
+    return cell
 
 
 def _decode_line(raw_bytes: bytes, line_no: int) -> str:
@@ -191,7 +208,8 @@ def _read_csv(
             yield BadRecord(source, line_no, None, "not valid UTF-8 (save the file as UTF-8)",
                             raw)
             continue
-        yield _check_record(dict(row), source, line_no, text_field, id_field, json.dumps(row))
+        row = {key: unguard_formula(value) for key, value in row.items()}
+        yield _check_record(row, source, line_no, text_field, id_field, json.dumps(row))
 
 
 def _check_record(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,16 +23,11 @@ from typing import Any
 
 from themekit.codebook import Codebook
 from themekit.coded import CODED_KEY, check_known
-from themekit.io import (CSV_FIELD_LIMIT, AtomicWriter, InputError, Record, read_jsonl,
-                         read_records)
+from themekit.io import (CSV_FIELD_LIMIT, AtomicWriter, InputError, Record, guard_formula,
+                         read_jsonl, read_records, unguard_formula)
 
 LIST_SEPARATOR = ";"
 """How a CSV cell holds a list (a multi tier's codes, the flags): `benefit;privacy`."""
-SPREADSHEET_FORMULA = re.compile("'*[=+\\-@\t\r]")
-"""A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, or a comment starting
-`- it helps`, shown as #NAME? and saved back so): a CSV sheet writes it with a leading
-apostrophe, which reading takes off again. Cells already starting with apostrophes before
-such a character get one more, so every text comes back exactly."""
 
 TierValue = str | None | tuple[str, ...]
 
@@ -155,7 +149,7 @@ def _read_csv(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         reader = csv.DictReader(handle)
         try:
             for row in reader:
-                yield reader.line_num, {k: _from_csv_cell(v) for k, v in row.items()}
+                yield reader.line_num, {k: unguard_formula(v) for k, v in row.items()}
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}, line {_undecodable_line(path)}: not valid UTF-8 "
                              f"({exc.reason}); save the sheet as UTF-8") from exc
@@ -180,15 +174,7 @@ def _csv_cell(value: Any) -> str:
         return LIST_SEPARATOR.join(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
-    text = str(value)
-    return "'" + text if SPREADSHEET_FORMULA.match(text) else text
-
-
-def _from_csv_cell(value: Any) -> Any:
-    """A cell as written before `_csv_cell` guarded it against spreadsheets."""
-    if isinstance(value, str) and value.startswith("'") and SPREADSHEET_FORMULA.match(value):
-        return value[1:]
-    return value
+    return guard_formula(str(value))
 
 
 def _parse_item(path: str, line_no: int, data: dict[str, Any], codebook: Codebook) -> SheetItem:
