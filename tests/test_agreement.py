@@ -21,6 +21,7 @@ from themekit.agreement import (
     find_disagreements,
     kappa_replicates,
     measure_agreement,
+    write_adjudication_sheet,
 )
 from themekit.cli import main
 from themekit.codebook import load_codebook
@@ -243,6 +244,9 @@ def test_adjudication_sheet_lists_each_coders_codes(tmp_path, mh):
     assert x["attitude"] is None and x["themes"] == [] and x["coder"] is None
     assert x["coders"]["a"]["attitude"] == "positive" and x["coders"]["b"]["attitude"] == "mixed"
     assert rows[1]["disagree_on"] == ["flags"]
+    as_csv = tmp_path / "adjudicate.csv"
+    write_adjudication_sheet(str(as_csv), codings, mh)
+    assert [it.data["coders"] for it in read_sheet(as_csv, mh)] == [r["coders"] for r in rows]
 
 
 def test_cli_writes_table_json_and_adjudication_sheet(tmp_path):

@@ -149,10 +149,24 @@ def _read_csv(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         reader = csv.DictReader(handle)
         try:
             for row in reader:
-                yield reader.line_num, {k: unguard_formula(v) for k, v in row.items()}
+                yield reader.line_num, {k: _from_csv_cell(k, unguard_formula(v))
+                                        for k, v in row.items()}
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}, line {_undecodable_line(path)}: not valid UTF-8 "
                              f"({exc.reason}); save the sheet as UTF-8") from exc
+
+
+def _from_csv_cell(column: str, cell: Any) -> Any:
+    """A cell holding a JSON object is one that `_csv_cell` wrote from an object (the
+    `coders` of an adjudication sheet), so it is read back as one; the comment text stays
+    text whatever it looks like."""
+    if column != "text" and isinstance(cell, str) and cell.startswith("{"):
+        try:
+            value = json.loads(cell)
+        except ValueError:
+            return cell
+        return value if isinstance(value, dict) else cell
+    return cell
 
 
 def _undecodable_line(path: str) -> int:
