@@ -173,7 +173,19 @@ def test_a_csv_row_that_is_not_utf8_is_rejected_and_the_rest_is_read(tmp_path):
     assert "read 3000 · written 2999 · rejected 1" in result.output
     error = read_jsonl(tmp_path / "out.errors.jsonl")[0]
     assert error["line"] == 1502 and error["reason"].startswith("not valid UTF-8")
-    assert json.loads(error["raw"]) == {"text": "caf\ufffd latin-1", "id": "1500"}
+    assert error["raw"] == "caf\ufffd latin-1,1500"  # the row as it came, bad bytes as U+FFFD
+
+
+def test_a_malformed_csv_row_is_kept_whole_in_the_errors_file(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text('id,text\na,"hello" world\nb,fine\nc,one,two\nd,"never closed\ne,lost\n')
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    errors = read_jsonl(tmp_path / "out.errors.jsonl")
+    assert [(e["line"], e["raw"]) for e in errors] == [
+        (2, 'a,"hello" world'), (4, "c,one,two"), (5, 'd,"never closed')]
+    assert "is never closed" in errors[2]["reason"]
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["b"]
 
 
 def test_a_stray_or_unclosed_quote_in_a_csv_is_named_not_merged(tmp_path):

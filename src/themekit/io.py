@@ -173,43 +173,70 @@ def _read_jsonl(
         yield _check_record(data, source, line_no, text_field, id_field, raw)
 
 
+class _LinesTaken:
+    """The lines of a text stream, remembering those the csv reader took for its last row:
+    the raw text of a bad row, for the errors file."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _LinesTaken:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._stream)
+        self.taken.append(line)
+        return line
+
+    def raw(self) -> str:
+        """What was taken, the line end dropped and undecodable bytes shown as U+FFFD."""
+        text = "".join(self.taken).removesuffix("\n").removesuffix("\r")
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _read_csv(
     stream: IO[bytes], source: str, text_field: str, id_field: str
 ) -> Iterator[Record | BadRecord]:
     # undecodable bytes become lone surrogates (U+DC80-U+DCFF), so one bad row is rejected
     # and reading goes on; CSV has no escapes, so no other surrogate can occur
-    text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
-                                   newline="")
-    # strict: a stray quote is a bad row, not a cell silently merged with its neighbours
+    lines = _LinesTaken(io.TextIOWrapper(stream, encoding="utf-8-sig",
+                                         errors="surrogateescape", newline=""))
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.DictReader(text_stream, strict=True)
+    # strict: a stray quote is a bad row, not a cell silently merged with its neighbours
+    reader = csv.DictReader(lines, strict=True)
+    try:
+        reader.fieldnames  # the header, read now so that line numbers count from it
+    except csv.Error as exc:
+        yield BadRecord(source, 1, None, f"malformed CSV header: {exc}", lines.raw())
+        return
     while True:
         last_line = reader.line_num
+        lines.taken.clear()
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            reason = f"malformed CSV: {exc}"
+            reason, raw = f"malformed CSV: {exc}", lines.raw()
             if "unexpected end of data" in str(exc):
                 reason += (f" (a quote opened on line {last_line + 1} is never closed: the "
                            "rest of the file is one cell)")
-            yield BadRecord(source, last_line + 1, None, reason, "")
+                raw = raw.split("\n", 1)[0]  # the line where it opened, not the whole rest
+            yield BadRecord(source, last_line + 1, None, reason, raw)
             continue
         line_no = reader.line_num
         if None in row:
             yield BadRecord(source, line_no, None, "more cells than header columns",
-                            json.dumps(row.pop(None)))
+                            lines.raw())
             continue
         cells = [value for value in row.values() if isinstance(value, str)]
         if any(LONE_SURROGATE.search(value) for value in cells):
-            raw = json.dumps({k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                              if isinstance(v, str) else v for k, v in row.items()})
             yield BadRecord(source, line_no, None, "not valid UTF-8 (save the file as UTF-8)",
-                            raw)
+                            lines.raw())
             continue
         row = {key: unguard_formula(value) for key, value in row.items()}
-        yield _check_record(row, source, line_no, text_field, id_field, json.dumps(row))
+        yield _check_record(row, source, line_no, text_field, id_field, lines.raw())
 
 
 def _check_record(
