@@ -183,6 +183,19 @@ def test_a_sheet_edited_elsewhere_while_open_is_not_overwritten(sheet, mh):
     assert sheet.read_text() == edited
 
 
+def test_a_sheet_moved_away_while_open_is_a_clear_error(sheet, mh):
+    def keys():
+        yield "11"
+        sheet.rename(sheet.with_name("moved.jsonl"))
+        yield "n"
+
+    pressed = keys()
+    with pytest.raises(InputError, match="changed on disk while it was open here"):
+        run_coder(sheet, mh, "bob", console=Console(file=io.StringIO()),
+                  read_key=lambda: next(pressed))
+    assert not sheet.exists()
+
+
 def test_code_command_needs_a_terminal(sheet):
     from click.testing import CliRunner
 

@@ -186,17 +186,22 @@ def run_coder(
     return state
 
 
-def _file_stamp(path: str | Path) -> tuple[int, int, int]:
-    """What changes when anyone rewrites the sheet (a save renames a new file into place)."""
-    info = Path(path).stat()
+def _file_stamp(path: str | Path) -> tuple[int, int, int] | None:
+    """What changes when anyone rewrites the sheet (a save renames a new file into place);
+    None once it is gone."""
+    try:
+        info = Path(path).stat()
+    except FileNotFoundError:
+        return None
     return info.st_ino, info.st_mtime_ns, info.st_size
 
 
-def _refuse_if_changed(path: str | Path, as_read: tuple[int, int, int]) -> None:
+def _refuse_if_changed(path: str | Path, as_read: tuple[int, int, int] | None) -> None:
     """Saving rewrites the whole sheet, so edits made elsewhere since it was read (another
     coder, a spreadsheet) would be lost: stop instead, losing only this one item."""
     if _file_stamp(path) != as_read:
-        raise InputError(f"{path} changed on disk while it was open here (edited elsewhere?); "
+        raise InputError(f"{path} changed on disk while it was open here (edited, moved or "
+                         "deleted elsewhere?); "
                          "the item just coded was not saved, so those edits are kept. Run "
                          "`themekit code` again to go on from them.")
 
