@@ -77,11 +77,17 @@ def test_bad_records_go_to_the_errors_file_with_line_and_reason(tmp_path):
 
 
 def test_a_model_option_that_is_no_themekit_model_is_a_clear_error(tmp_path):
-    empty, plain = tmp_path / "empty", tmp_path / "plain"
+    empty, plain, broken = tmp_path / "empty", tmp_path / "plain", tmp_path / "broken"
     empty.mkdir()
     spacy.blank("en").to_disk(plain)
+    rules = spacy.blank("en")
+    rules.add_pipe("themekit", config={"codebook": "llm-mental-health"})
+    rules.to_disk(broken)
+    (broken / "meta.json").unlink()
     for folder, said in [(empty, "not a model directory (no config.cfg)"),
-                         (plain, "a spaCy pipeline without the themekit component")]:
+                         (plain, "a spaCy pipeline without the themekit component"),
+                         (broken, "cannot load this model, is it a complete `themekit train` "
+                                  "output? ([E053] Could not read meta.json")]:
         result = run(REPO / "examples" / "comments.jsonl", "-o", tmp_path / "out.jsonl",
                      "--model", folder)
         assert result.exit_code == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from themekit.codebook import COMBINE_POLICIES, Codebook
+from themekit.codebook import COMBINE_POLICIES, Codebook, CodebookError
 from themekit.io import InputError
 
 TRANSFORMER = "transformer"
@@ -41,8 +41,14 @@ def build_pipeline(
         nlp = spacy.blank("en")
         nlp.add_pipe("themekit", config={"codebook": codebook.source, "combine": combine})
         return nlp
-    nlp = spacy.load(_model_dir(model),
-                     config={"components": {"themekit": {"combine": combine}}})
+    try:
+        nlp = spacy.load(_model_dir(model),
+                         config={"components": {"themekit": {"combine": combine}}})
+    except (InputError, CodebookError):
+        raise
+    except (OSError, ValueError) as exc:  # a part missing or damaged: spaCy names the file
+        raise InputError(f"{model}: cannot load this model, is it a complete `themekit train` "
+                         f"output? ({exc})") from exc
     saved = nlp.get_pipe("themekit").codebook
     if saved.name != codebook.name:
         raise ValueError(
