@@ -140,15 +140,17 @@ def test_each_invalid_variant_gets_a_precise_error(changes, expected):
     assert expected in message
 
 
-def test_text_xml_cannot_hold_is_a_problem_naming_where(tmp_path):
+@pytest.mark.parametrize("escape, code", [("\\x01", "0001"), ("\\x7f", "007F"),
+                                          ("\\x9b", "009B"), ("\\ud83d", "D83D")])
+def test_a_control_character_in_text_is_a_problem_naming_where(tmp_path, escape, code):
     path = tmp_path / "ctrl.yaml"
     srsly.write_yaml(path, MINIMAL)
     path.write_text(path.read_text().replace("definition: costs little",
-                                             'definition: "costs\\x01 little"'))
+                                             f'definition: "costs{escape} little"'))
     with pytest.raises(CodebookError) as info:
         load_codebook(path)
     assert info.value.problems == [
-        "tiers[1].codes[1].definition: holds the invisible character U+0001 at position 5; "
+        f"tiers[1].codes[1].definition: holds the invisible character U+{code} at position 5; "
         "delete it"]
 
 

@@ -27,8 +27,10 @@ TIER_KEYS = ("id", "label", "description", "type", "default", "combine", "codes"
 CODE_KEYS = ("id", "label", "definition", "parent", "requires", "examples", "patterns",
              "threshold", "combine")
 PATTERN_KEYS = ("id", "phrase", "tokens", "weight")
-NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-"""Characters XML 1.0 cannot hold; tab, newline and carriage return are fine."""
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+"""Invisible control characters (C0 but tab and line ends, DEL, C1 such as a terminal's CSI)
+and what XML 1.0 cannot hold (lone surrogates, U+FFFE, U+FFFF)."""
 
 
 class CodebookError(ValueError):
@@ -272,16 +274,16 @@ def _check_keys(raw: dict[str, Any], known: tuple[str, ...], where: str,
 
 
 def _check_characters(value: Any, where: str, problems: list[str]) -> None:
-    """Text may not hold characters XML cannot carry (control characters, lone surrogates,
-    as a double-quoted YAML escape such as "\\x01" or "\\ud83d" produces): they are
-    invisible in an editor, and `codebook export --format qdc` would write an invalid file."""
+    """Text may not hold control characters or lone surrogates (as a double-quoted YAML
+    escape such as "\\x01", "\\x9b" or "\\ud83d" produces): they are invisible in an
+    editor, can drive a terminal, and make the `.qdc` export invalid XML."""
     if isinstance(value, dict):
         for key, item in value.items():
             _check_characters(item, f"{where}.{key}" if where else str(key), problems)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_characters(item, f"{where}[{index}]", problems)
-    elif isinstance(value, str) and (found := NOT_XML_TEXT.search(value)):
+    elif isinstance(value, str) and (found := CONTROL_CHARACTERS.search(value)):
         problems.append(f"{where}: holds the invisible character U+{ord(found[0]):04X} at "
                         f"position {found.start()}; delete it")
 
