@@ -285,6 +285,19 @@ def test_a_failed_run_leaves_the_earlier_output_and_its_errors_as_a_pair(tmp_pat
     assert (out.read_bytes(), (tmp_path / "out.errors.jsonl").read_bytes()) == earlier
 
 
+def test_a_named_pipe_or_device_as_output_is_written_into_not_replaced(tmp_path):
+    """`-o /dev/null` (as root) must not rename a file over the device; a pipe stands in."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    result = run(REPO / "examples" / "comments.jsonl", "-o", fifo, "--errors", os.devnull)
+    assert result.exit_code == 0, result.output
+    assert len(reader.communicate(timeout=60)[0].splitlines()) == 40
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)  # the clean run removed no errors file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
 def test_an_output_that_is_a_symlink_is_written_through(tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()

@@ -97,7 +97,8 @@ def annotate_file(
         bad_writer.commit()
     else:
         bad_writer.discard()
-    if not summary.rejected and summary.errors_file != STDIO:
+    if not summary.rejected and summary.errors_file != STDIO \
+            and os.path.isfile(summary.errors_file):  # never /dev/null
         # an earlier run's errors file would seem to describe this run's output
         with contextlib.suppress(FileNotFoundError):
             os.unlink(summary.errors_file)

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -268,6 +269,16 @@ def _unicode_for_coding(text: str) -> str:
     return text
 
 
+def is_special_file(path: str) -> bool:
+    """A device, pipe or socket (/dev/null, /dev/stdout, a named pipe): written into, never
+    replaced, and never the same file as another in `refuse_overwriting`."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def refuse_overwriting(written: dict[str, str | None], read: dict[str, str | None]) -> None:
     """Stop before any work when a file to be written is another file of the same run
     (`{"output": path}` against `{"input": path}`): the last one renamed into place would
@@ -276,7 +287,7 @@ def refuse_overwriting(written: dict[str, str | None], read: dict[str, str | Non
     is nothing, and "-" read (stdin) is never the same as a file."""
     seen: dict[Path, str] = {}
     for role, path in read.items():
-        if path not in (None, STDIO):
+        if path not in (None, STDIO) and not is_special_file(path):
             seen.setdefault(Path(path).resolve(), role)
     to_stdout: str | None = None
     for role, path in written.items():
@@ -287,6 +298,8 @@ def refuse_overwriting(written: dict[str, str | None], read: dict[str, str | Non
                 raise InputError(f"the {to_stdout} and the {role} would both go to stdout "
                                  f"('-'), mixed into one stream; send one to a file")
             to_stdout = role
+            continue
+        if is_special_file(path):
             continue
         resolved = Path(path).resolve()
         if resolved in seen:
@@ -305,9 +318,11 @@ def current_umask() -> int:
 class AtomicWriter:
     """Write lines to `path` via a temporary file, renamed over `path` on `commit()`.
 
-    For "-" it writes straight to stdout. Without `commit()` (an error, Ctrl-C) the
-    temporary file is removed and `path` is left as it was. A `path` that is a symbolic
-    link is followed: the file it points to is replaced and the link stays a link.
+    For "-" it writes straight to stdout, and to a device or pipe (/dev/null, a named
+    pipe) straight into it: renaming a file over /dev/null would replace the device.
+    Without `commit()` (an error, Ctrl-C) the temporary file is removed and `path` is left
+    as it was. A `path` that is a symbolic link is followed: the file it points to is
+    replaced and the link stays a link.
     """
 
     def __init__(self, path: str) -> None:
@@ -315,6 +330,11 @@ class AtomicWriter:
         self._tmp: str | None = None
         if path == STDIO:
             self.stream: IO[str] = sys.stdout
+        elif is_special_file(path):
+            try:
+                self.stream = open(path, "w", encoding="utf-8", newline="\n")
+            except OSError as exc:
+                raise InputError(f"{path}: cannot write here ({exc.strerror})") from exc
         else:
             target = Path(self.path)
             try:
@@ -335,7 +355,7 @@ class AtomicWriter:
 
     def commit(self) -> None:
         if self._tmp is None:
-            self.stream.flush()
+            self._close_direct()
             return
         # on disk before the rename, or a power cut can leave the name on an empty file
         self.stream.flush()
@@ -348,11 +368,21 @@ class AtomicWriter:
         self._tmp = None
 
     def discard(self) -> None:
-        if self._tmp is not None:
+        if self._tmp is None:
+            self._close_direct()
+        else:
             self.stream.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._tmp)
             self._tmp = None
+
+    def _close_direct(self) -> None:
+        """Done with stdout or a device: flush it, and close it unless it is stdout."""
+        if self.stream.closed:
+            return
+        self.stream.flush()
+        if self.stream is not sys.stdout:
+            self.stream.close()
 
     def __enter__(self) -> AtomicWriter:
         return self
