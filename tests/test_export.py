@@ -71,6 +71,23 @@ def test_matrix_from_annotate_output(tmp_path, mh):
     assert "text" not in header
 
 
+def test_annotates_codes_win_over_input_fields_named_like_tiers(tmp_path, mh):
+    """A coder's sheet, annotated: the file holds her codes and the machine's."""
+    record = coded_record("a", "no_personal_use", "neutral", [], [])
+    record.update(post_id="p1", experience="personal_use", attitude="positive",
+                  themes=["accessibility"], coder="alice")
+    del record["id"]
+    coded = tmp_path / "coded.jsonl"
+    coded.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    out = tmp_path / "matrix.csv"
+    result = CliRunner().invoke(main, ["export", str(coded), "-o", str(out),
+                                       "--id-field", "post_id"])
+    assert result.exit_code == 0, result.output
+    [row] = read_csv(out)
+    assert (row["id"], row["experience"], row["attitude"], row["accessibility"]) == (
+        "p1", "no_personal_use", "neutral", "0")
+
+
 def test_matrix_from_sheet_derives_parents_and_skips_uncoded(tmp_path, mh):
     sheet = tmp_path / "sheet.jsonl"
     sheet.write_text("".join(json.dumps(r) + "\n" for r in [

@@ -614,7 +614,9 @@ def agreement_command(sheets, codebook, bootstrap, seed, disagreements_path, tex
 @click.option("--output", "-o", required=True, type=click.Path(allow_dash=True, dir_okay=False),
               help="File to write ('-' for stdout).")
 @codebook_option
-def export_command(coded_path, fmt, output, codebook):
+@click.option("--id-field", default="id", show_default=True,
+              help="Field holding the record id (as given to annotate).")
+def export_command(coded_path, fmt, output, codebook, id_field):
     """Export a coded file (from annotate), a gold file or a coding sheet. csv-matrix is
     for statistics software: id, a 0/1 column per code (parents included), a column per
     exclusive tier with its code, and a 0/1 column per privacy flag; no text is written.
@@ -623,6 +625,7 @@ def export_command(coded_path, fmt, output, codebook):
     \b
     Examples:
       themekit export coded.jsonl --format csv-matrix -o matrix.csv
+      themekit export coded.jsonl -o matrix.csv --id-field post_id
       themekit export sheet.jsonl -o coded-by-hand.csv
       themekit export adjudicated.jsonl --format training -o train.jsonl
     """
@@ -632,9 +635,9 @@ def export_command(coded_path, fmt, output, codebook):
                        {"coded file": coded_path, **_codebook_files(codebook)})
     book = load_codebook(codebook)
     if fmt == "training":
-        summary = export_training(coded_path, book, output)
+        summary = export_training(coded_path, book, output, id_field)
     else:
-        summary = export_matrix(coded_path, book, output)
+        summary = export_matrix(coded_path, book, output, id_field)
     shape = f" × {summary.columns} columns" if summary.columns else ""
     err_console.print(
         f"{summary.rows} rows{shape} → {output}"

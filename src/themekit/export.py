@@ -57,9 +57,10 @@ def matrix_columns(codebook: Codebook) -> list[str]:
     return columns
 
 
-def export_matrix(coded: str | Path, codebook: Codebook, output: str) -> ExportSummary:
+def export_matrix(coded: str | Path, codebook: Codebook, output: str,
+                  id_field: str = "id") -> ExportSummary:
     """Write the 0/1 matrix of a coded file (annotate output, a gold file or a sheet)."""
-    items = read_sheet(coded, codebook)
+    items = read_sheet(coded, codebook, id_field)
     columns = matrix_columns(codebook)
     exclusive = [t.id for t in codebook.tiers if t.kind == "exclusive"]
     rows = 0
@@ -81,9 +82,10 @@ def export_matrix(coded: str | Path, codebook: Codebook, output: str) -> ExportS
     return ExportSummary(rows, len(items) - rows, len(columns))
 
 
-def export_training(coded: str | Path, codebook: Codebook, output: str) -> ExportSummary:
+def export_training(coded: str | Path, codebook: Codebook, output: str,
+                    id_field: str = "id") -> ExportSummary:
     """Write the coded items of a sheet (or gold/coded file) as `themekit train` input."""
-    items = read_sheet(coded, codebook)
+    items = read_sheet(coded, codebook, id_field)
     coded_items = [item for item in items if item.is_coded(codebook)]
     for item in coded_items:
         if not item.text:

@@ -6,7 +6,8 @@ codebook tier (an exclusive tier holds one code or null, a multi tier a list of 
 codes are not written: they follow from their children. Any other field is kept as it is.
 
 The gold files in ../shared/data and the output of `themekit annotate` (codes under a
-`themekit` object) read as sheets too, so the same checks apply to every coded file.
+`themekit` object, which win over any top-level field named like a tier; the coder is
+`themekit`) read as sheets too, so the same checks apply to every coded file.
 An item counts as coded when every exclusive tier has a code (for a codebook without
 exclusive tiers: when `coder` is set); only then do its multi tiers count, since an empty
 list is also what an uncoded item holds.
@@ -78,8 +79,9 @@ def leaf_codes(codebook: Codebook, codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(c for c in codebook.codes if c in chosen and not codebook.children(c))
 
 
-def read_sheet(path: str | Path, codebook: Codebook) -> list[SheetItem]:
-    """Read and validate a sheet, failing on the first bad value with file, line and field."""
+def read_sheet(path: str | Path, codebook: Codebook, id_field: str = "id") -> list[SheetItem]:
+    """Read and validate a sheet, failing on the first bad value with file, line and field.
+    `id_field` names the field holding the id (annotate's --id-field)."""
     path = str(path)
     if not Path(path).is_file():
         raise InputError(f"{path}: no such file")
@@ -87,7 +89,7 @@ def read_sheet(path: str | Path, codebook: Codebook) -> list[SheetItem]:
     items: list[SheetItem] = []
     seen: dict[str, int] = {}
     for line_no, data in rows:
-        item = _parse_item(path, line_no, data, codebook)
+        item = _parse_item(path, line_no, data, codebook, id_field)
         if item.id in seen:
             raise InputError(f"{path}, line {line_no}, field 'id': duplicate id {item.id!r} "
                              f"(also on line {seen[item.id]})")
@@ -191,23 +193,25 @@ def _csv_cell(value: Any) -> str:
     return guard_formula(str(value))
 
 
-def _parse_item(path: str, line_no: int, data: dict[str, Any], codebook: Codebook) -> SheetItem:
+def _parse_item(path: str, line_no: int, data: dict[str, Any], codebook: Codebook,
+                id_field: str = "id") -> SheetItem:
     where = f"{path}, line {line_no}"
-    record_id = data.get("id")
+    record_id = data.get(id_field)
     if record_id is None or record_id == "":
-        raise InputError(f"{where}, field 'id': missing")
+        raise InputError(f"{where}, field '{id_field}': missing")
     text = data.get("text")
     if text is not None and not isinstance(text, str):
         raise InputError(f"{where}, field 'text': expected a string, got {type(text).__name__}")
-    source, prefix = data, ""
-    if CODED_KEY in data and not any(t.id in data for t in codebook.tiers):
-        source, prefix = _coded_part(data, where, codebook), f"{CODED_KEY}."
+    # annotate's codes win over fields of the input that happen to share a tier's name (a
+    # coder's own codes on a sheet that was then annotated, a scraped `attitude`)
+    source, prefix, coder = data, "", data.get("coder")
+    if CODED_KEY in data:
+        source, prefix, coder = _coded_part(data, where, codebook), f"{CODED_KEY}.", CODED_KEY
     codes = {
         tier.id: _parse_tier(codebook, tier.id, source.get(tier.id), where, prefix + tier.id)
         for tier in codebook.tiers
     }
     flags = _parse_flags(codebook, source.get("flags"), where, prefix + "flags")
-    coder = data.get("coder")
     if coder == "":
         coder = None
     if coder is not None and not isinstance(coder, str):
