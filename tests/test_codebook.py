@@ -197,10 +197,15 @@ def test_cli_show_draws_every_code():
             assert f"e.g. {example}" in result.output
 
 
-def test_cli_show_prints_brackets_in_definitions_as_written(tmp_path):
+def test_cli_show_prints_brackets_in_labels_and_definitions_as_written(tmp_path):
     data = variant(tiers__0__codes__0__definition="uses it [daily] or more",
-                   tiers__0__codes__0__examples=["[sic] i use it"])
+                   tiers__0__codes__0__examples=["[sic] i use it"],
+                   tiers__0__label="Use [/] of AI", tiers__1__label="Topics [i.e. themes]",
+                   tiers__0__codes__0__label="Yes [bold]")
     path = tmp_path / "brackets.yaml"
     srsly.write_yaml(path, data)
     result = CliRunner().invoke(main, ["codebook", "show", str(path)], terminal_width=200)
-    assert "uses it [daily] or more" in result.output and "e.g. [sic] i use it" in result.output
+    assert result.exit_code == 0, result.output
+    for written in ["uses it [daily] or more", "e.g. [sic] i use it", "(Use [/] of AI:",
+                    "(Topics [i.e. themes]:", "Yes [bold]:"]:
+        assert written in result.output

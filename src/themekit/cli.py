@@ -368,20 +368,23 @@ def codebook_show(path):
 
 
 def codebook_tree(book: Codebook) -> Tree:
-    tree = Tree(f"[bold]{book.ref}[/]  {escape(book.description)}")
+    tree = Tree(f"[bold]{escape(book.ref)}[/]  {escape(book.description)}")
     for tier in book.tiers:
         rule = "exactly one" if tier.kind == "exclusive" else "zero or more"
-        default = f", default [italic]{tier.default}[/]" if tier.default else ""
-        branch = tree.add(f"[bold cyan]{tier.id}[/] ({tier.label}: {rule}{default})")
+        default = f", default [italic]{escape(tier.default)}[/]" if tier.default else ""
+        branch = tree.add(f"[bold cyan]{escape(tier.id)}[/] ({escape(tier.label)}: {rule}"
+                          f"{default})")
         nodes = {}
         for code_id in tier.codes:
             code = book.codes[code_id]
             parent = nodes.get(code.parent, branch)
-            extra = f"  [dim]requires {dict(code.requires)}[/]" if code.requires else ""
+            extra = f"  [dim]requires {escape(str(dict(code.requires)))}[/]" if code.requires \
+                else ""
             examples = "".join(f"\n  [italic]e.g. {escape(example)}[/]"
                                for example in code.examples)
             nodes[code.id] = parent.add(
-                f"[bold]{code.id}[/] {escape(code.label)}: [dim]{escape(code.definition)}[/] "
+                f"[bold]{escape(code.id)}[/] {escape(code.label)}: "
+                f"[dim]{escape(code.definition)}[/] "
                 f"[magenta]({len(code.patterns)} patterns)[/]{extra}{examples}"
             )
     return tree
