@@ -132,6 +132,12 @@ def test_default_codebook_implements_the_shared_definition():
          "'when_all' must be a list of code ids"),
         ({"rules": [{"type": "co_evidence", "when_all": ["yes", "no"], "assign": ["no"]}]},
          "'assign' must name a code"),
+        ({"tiers__1__codes__2__id": "use"},
+         "code 'use': the id is also a tier's id, so an export would have two columns"),
+        ({"tiers__1__codes__2__id": "pii.email"}, "code 'pii.email': the id is also a flag"),
+        ({"tiers__1__codes__2__id": "text"}, "code 'text': the id is a field of every coding "
+                                             "sheet (id, text, flags, coder, themekit)"),
+        ({"tiers__1__id": "flags"}, "tier 'flags': the id is a field of every coding sheet"),
     ],
 )
 def test_each_invalid_variant_gets_a_precise_error(changes, expected):

@@ -27,6 +27,9 @@ TIER_KEYS = ("id", "label", "description", "type", "default", "combine", "codes"
 CODE_KEYS = ("id", "label", "definition", "parent", "requires", "examples", "patterns",
              "threshold", "combine")
 PATTERN_KEYS = ("id", "phrase", "tokens", "weight")
+RESERVED_NAMES = ("id", "text", "flags", "coder", "themekit")
+"""Fields of a coding sheet and a coded record beside the tiers: no tier or code may take
+one of these names, nor may a code share a tier's or a flag's (the export's columns)."""
 CONTROL_CHARACTERS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 """Invisible control characters (C0 but tab and line ends, DEL, C1 such as a terminal's CSI)
@@ -243,6 +246,7 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
     _check_pattern_ids(codes, problems)
     detectors = tuple(str(d) for d in _as_list(data.get("detectors", []), "detectors", problems))
     _check_detectors(detectors, problems)
+    _check_names(codes, tiers, detectors, problems)
     rules = tuple(_parse_rules(data.get("rules", []), problems))
     if problems:
         raise CodebookError(source, problems)
@@ -518,6 +522,22 @@ def _check_pattern_ids(codes: dict[str, Code], problems: list[str]) -> None:
                     f"'{owner[pattern.id]}'; pattern ids must be unique"
                 )
             owner[pattern.id] = code.id
+
+
+def _check_names(codes: dict[str, Code], tiers: list[Tier], detectors: tuple[str, ...],
+                 problems: list[str]) -> None:
+    tier_ids = {tier.id for tier in tiers}
+    for tier_id in sorted(tier_ids & set(RESERVED_NAMES)):
+        problems.append(f"tier '{tier_id}': the id is a field of every coding sheet "
+                        f"({', '.join(RESERVED_NAMES)}); rename the tier")
+    for code_id in codes:
+        if code_id in RESERVED_NAMES:
+            problems.append(f"code '{code_id}': the id is a field of every coding sheet "
+                            f"({', '.join(RESERVED_NAMES)}); rename the code")
+        elif code_id in tier_ids or code_id in detectors:
+            other = "a tier's id" if code_id in tier_ids else "a flag (detector)"
+            problems.append(f"code '{code_id}': the id is also {other}, so an export would "
+                            "have two columns of that name; rename the code")
 
 
 def _parse_rules(raw_rules: Any, problems: list[str]) -> Iterator[RuleSpec]:

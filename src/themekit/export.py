@@ -44,17 +44,10 @@ class ExportSummary:
 
 
 def matrix_columns(codebook: Codebook) -> list[str]:
-    """id, every code, every exclusive tier, every flag; names must not collide."""
-    columns = ["id", *codebook.codes]
-    columns += [t.id for t in codebook.tiers if t.kind == "exclusive"]
-    columns += list(codebook.detectors)
-    seen: set[str] = set()
-    for name in columns:
-        if name in seen:
-            raise ValueError(f"codebook {codebook.ref}: the name {name!r} is used by more than "
-                             "one of id, code ids, tier ids and flags; rename one to export")
-        seen.add(name)
-    return columns
+    """id, every code, every exclusive tier, every flag (the codebook's validation keeps
+    these names apart)."""
+    return ["id", *codebook.codes, *(t.id for t in codebook.tiers if t.kind == "exclusive"),
+            *codebook.detectors]
 
 
 def export_matrix(coded: str | Path, codebook: Codebook, output: str,
