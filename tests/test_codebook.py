@@ -77,6 +77,8 @@ def test_default_codebook_implements_the_shared_definition():
     for code in book.codes.values():
         if not book.children(code.id) and code.id != "neutral":
             assert code.patterns, f"{code.id} has no keyword patterns"
+        # a comma inside an unquoted flow list splits one example in two
+        assert all(example.count('"') % 2 == 0 for example in code.examples), code.examples
 
 
 @pytest.mark.parametrize(
