@@ -202,7 +202,9 @@ def test_unknown_code_and_missing_coding_name_the_field(coded, tmp_path):
     [("review", 5, "field 'themekit.review': expected a list of texts"),
      ("review", "abc", "field 'themekit.review': expected a list of texts"),
      ("scores", ["x"], "field 'themekit.scores': expected an object of scores per code"),
-     ("scores", {"positive": "high"}, "field 'themekit.scores': expected an object")],
+     ("scores", {"positive": "high"}, "field 'themekit.scores': expected an object"),
+     ("risks", 5, "field 'themekit.risks': expected a list of objects"),
+     ("risks", ["pii.email"], "field 'themekit.risks': expected a list of objects")],
 )
 def test_wrong_types_in_a_coding_name_the_field(coded, tmp_path, field, value, expected):
     record = json.loads(coded.read_text().splitlines()[0])

@@ -137,7 +137,7 @@ def read_coded(path: str | Path, codebook: Codebook) -> Iterator[CodedRecord]:
 
 
 def _check_scores_and_review(coding: dict[str, Any], where: str) -> None:
-    """Reports read these two as they are; a wrong type would surface as a traceback."""
+    """Reports read these as they are; a wrong type would surface as a traceback."""
     scores = coding.get("scores", {})
     if not isinstance(scores, dict) or not all(is_number(v) for v in scores.values()):
         raise InputError(f"{where}, field '{CODED_KEY}.scores': expected an object of "
@@ -145,6 +145,10 @@ def _check_scores_and_review(coding: dict[str, Any], where: str) -> None:
     review = coding.get("review", [])
     if not isinstance(review, list) or not all(isinstance(r, str) for r in review):
         raise InputError(f"{where}, field '{CODED_KEY}.review': expected a list of texts")
+    risks = coding.get("risks", [])
+    if not isinstance(risks, list) or not all(isinstance(r, dict) for r in risks):
+        raise InputError(f"{where}, field '{CODED_KEY}.risks': expected a list of objects "
+                         "(flag, start, end, text)")
 
 
 def _coding(data: dict[str, Any], where: str) -> dict[str, Any]:

@@ -253,7 +253,7 @@ def _record_text(record: CodedRecord, text_field: str, source: str) -> str:
 def _matching_risks(text: str, risks: Any) -> list[dict[str, Any]]:
     """Risk spans whose offsets still point at their text: in a file annotated with
     --redact the text is already redacted and the offsets no longer apply."""
-    return [r for r in risks if isinstance(r, dict) and isinstance(r.get("start"), int)
+    return [r for r in risks if isinstance(r.get("start"), int)
             and isinstance(r.get("end"), int) and text[r["start"]:r["end"]] == r.get("text")]
 
 
