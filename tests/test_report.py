@@ -215,6 +215,16 @@ def test_wrong_types_in_a_coding_name_the_field(coded, tmp_path, field, value, e
         build_report(bad)
 
 
+def test_a_file_coded_with_an_unregistered_codebook_asks_for_it(coded, tmp_path):
+    record = json.loads(coded.read_text().splitlines()[0])
+    record["themekit"]["codebook"] = "my-study@3"
+    bad = tmp_path / "mine.jsonl"
+    bad.write_text(json.dumps(record) + "\n")
+    with pytest.raises(InputError, match="line 1: coded with my-study@3, and no codebook is "
+                                         "registered as 'my-study'; pass --codebook"):
+        build_report(bad)
+
+
 def test_mixed_codebooks_are_rejected(coded, tmp_path):
     record = json.loads(coded.read_text().splitlines()[0])
     record["themekit"]["codebook"] = "other@2"

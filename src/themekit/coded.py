@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from themekit.codebook import Codebook, is_number, load_codebook
+from themekit.codebook import (Codebook, CodebookError, find_codebook_path, is_number,
+                               load_codebook)
 from themekit.io import InputError, read_jsonl
 
 CODED_KEY = "themekit"  # the field `themekit annotate` adds to each record
@@ -113,7 +114,14 @@ def coded_codebook(path: str | Path, override: str | Path | None = None) -> Code
         if not isinstance(ref, str) or not ref:
             raise InputError(f"{path}, line {line_no}, field '{CODED_KEY}.codebook': missing; "
                              "pass --codebook")
-        codebook = load_codebook(ref.rsplit("@", 1)[0])
+        name = ref.rsplit("@", 1)[0]
+        try:
+            found = find_codebook_path(name)
+        except CodebookError as exc:
+            raise InputError(f"{path}, line {line_no}: coded with {ref}, and no codebook is "
+                             f"registered as {name!r}; pass --codebook with its YAML file (as "
+                             "given to annotate)") from exc
+        codebook = load_codebook(found)
         if codebook.ref != ref:
             raise InputError(f"{path}, line {line_no}: coded with {ref} but the registered "
                              f"codebook is {codebook.ref}; pass --codebook with the matching file")
