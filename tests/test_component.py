@@ -249,6 +249,15 @@ def test_coding_survives_doc_bytes_and_docbin(mini_nlp, tmp_path):
     assert out.stdout.split() == ["Coding", "yes", "['pii.email']", "I", "use", "it"]
 
 
+def test_coding_a_doc_twice_changes_nothing(mini_nlp, nlp):
+    for pipeline, text in [(mini_nlp, "I use it, cheap"), (nlp, "I vent to it every night")]:
+        doc = pipeline(text)
+        first = doc._.themekit.to_json()
+        again = pipeline(doc)
+        assert again._.themekit.to_json() == first
+        assert "model" not in {p["source"] for p in first["provenance"].values()}
+
+
 def test_multiprocessing_and_pickling_give_the_same_codings(mini_nlp):
     texts = ["I use it, cheap", "nothing here", "I hate it and love it"]
     expected = [mini_nlp(t)._.themekit for t in texts]  # after the first document too

@@ -211,6 +211,11 @@ class ThemekitComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         codebook = self.codebook
+        done = doc._.themekit
+        if done is not None and done.codebook == codebook.ref:
+            # coded already (nlp(doc) twice): its doc.cats now hold this component's own
+            # scores, which a second pass would take for a model's
+            return doc
         finders = self._finders or self._build_finders(codebook)
         with shared_columns(doc):  # one read of the token attributes for every finder
             evidence_spans, risk_spans = finders.find(doc)
