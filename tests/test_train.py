@@ -435,3 +435,10 @@ def test_evaluate_compares_coded_files_side_by_side(tmp_path):
     systems = json.loads(metrics.read_text())["systems"]
     assert [s["system"] for s in systems] == coded
     assert systems[0]["tiers"] == systems[1]["tiers"]
+    assert "not comparable" not in result.output
+    fewer = tmp_path / "fewer.jsonl"
+    fewer.write_text("".join(Path(coded[1]).read_text().splitlines(keepends=True)[:2]))
+    result = runner.invoke(main, ["evaluate", coded[0], str(gold), "--compare", str(fewer)],
+                           terminal_width=200)
+    assert "(n=2)" in result.output
+    assert "different gold ids, so their figures are not comparable" in result.output

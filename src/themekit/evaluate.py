@@ -277,8 +277,12 @@ def compare_files(
 def render_comparison(results: Sequence[Evaluation]) -> RenderableType:
     """Side by side: macro-F1 and kappa per tier for several coded files on one gold file
     (e.g. rules only, model only and model + rules, from `annotate --combine`)."""
+    caption = "n = gold ids found in each coded file"
+    if len({r.n for r in results}) > 1:
+        caption += ("\n[bold yellow]warning:[/] the files hold different gold ids, so their "
+                    "figures are not comparable; code the same comments with each system")
     table = Table("tier", title=f"macro-F1 / kappa against {results[0].gold}",
-                  title_justify="left", caption="n = gold ids found in each coded file")
+                  title_justify="left", caption=caption)
     for result in results:
         table.add_column(f"{result.system}\n(n={result.n})", justify="right", overflow="fold")
     for tier in results[0].tiers:
