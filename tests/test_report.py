@@ -13,7 +13,8 @@ from themekit.cli import main
 from themekit.io import InputError
 from themekit.redaction import redact_coding, redact_text
 from themekit.report import build_report, excerpt, render_markdown, write_report
-from themekit.stats import wilson_interval
+from themekit.html_report import _share_bar
+from themekit.stats import percent_range, share, wilson_interval
 
 TEXTS = [
     "I talk to ChatGPT at 3am when my anxiety spikes and it helps me so much, available any time.",
@@ -87,6 +88,12 @@ def test_an_empty_group_has_no_share_not_zero_percent(tmp_path, nlp):
     section = render_markdown(report).split("## Shares by experience")[1].split("\n## ")[0]
     row = next(line for line in section.splitlines() if line.startswith("| neutral"))
     assert row.startswith("| neutral | n/a (no comments) | 100.0% [")
+
+
+def test_interval_bounds_read_the_same_in_every_format():
+    assert percent_range(*wilson_interval(1, 3000)) == "0.0–0.2%"
+    bar = _share_bar("x", share(1, 3000), "red")
+    assert bar.title.endswith("(<0.1%, 95% CI 0.0–0.2%)")
 
 
 def test_group_by_must_be_an_exclusive_tier(coded):

@@ -40,7 +40,8 @@ def test_share_packages_count_and_interval():
 def test_empty_sample_has_uninformative_interval_and_no_share():
     assert wilson_interval(0, 0) == (0.0, 1.0)
     assert share(0, 0).share is None  # an empty group is not 0% of anything
-    assert share(0, 0).to_json()["share"] is None
+    assert share(0, 0).to_json() == {"count": 0, "n": 0, "share": None, "ci_low": None,
+                                     "ci_high": None}
 
 
 @pytest.mark.parametrize(("value", "text"), [

@@ -18,7 +18,7 @@ from themekit.codebook import Codebook
 from themekit.io import AtomicWriter
 from themekit.model_card import read_card
 from themekit.report import PlainTable, Report, clean_text, code_name, report_tables
-from themekit.stats import CorrectedShare, Share, percent, share
+from themekit.stats import CorrectedShare, Share, percent, percent_range, share
 
 PALETTE = ("#3b6ea5", "#d1773c", "#4f9a6b", "#a8508f", "#8c7b3e", "#5a5a5a")
 CORRECTED = "#c0392b"
@@ -148,7 +148,7 @@ def _share_bar(label: str, s: Share, colour: str) -> Bar | None:
         return None
     return Bar(s.share, s.low, s.high, colour,
                f"{label}: {s.count:,} of {s.n:,} ({percent(s.share)}, 95% CI "
-               f"{percent(s.low)}–{percent(s.high)})")
+               f"{percent_range(s.low, s.high)})")
 
 
 def _corrected_bar(label: str, c: CorrectedShare | None) -> Bar | None:
@@ -156,7 +156,7 @@ def _corrected_bar(label: str, c: CorrectedShare | None) -> Bar | None:
         return None
     return Bar(c.corrected, c.low, c.high, CORRECTED,
                f"{label}: corrected {percent(c.corrected)} (raw {percent(c.raw)}), 95% CI "
-               f"{percent(c.low)}–{percent(c.high)}")
+               f"{percent_range(c.low, c.high)}")
 
 
 def _groups_section(report: Report) -> str:

@@ -26,7 +26,7 @@ from themekit.codebook import Codebook, Tier
 from themekit.coded import CodedRecord, coded_codebook, read_coded
 from themekit.io import STDIO, AtomicWriter, InputError
 from themekit.redaction import redact_text
-from themekit.stats import CorrectedShare, Share, corrected_share, percent, share
+from themekit.stats import CorrectedShare, Share, corrected_share, percent, percent_range, share
 
 EXEMPLARS_PER_CODE = 3
 EXCERPT_CHARS = 160
@@ -288,10 +288,6 @@ class PlainTable:
     caption: str = ""
 
 
-def interval(s: Share) -> str:
-    return f"{100 * s.low:.1f}–{100 * s.high:.1f}%"
-
-
 def code_name(book: Codebook, code: str) -> str:
     """A code id, marked as a child when it has a parent, so hierarchies read in a table."""
     return f"↳ {code}" if book.codes[code].parent else code
@@ -322,7 +318,8 @@ def report_tables(report: Report) -> list[PlainTable]:
 def _tier_table(report: Report, tier: Tier) -> PlainTable:
     book = report.codebook
     rule = "one code per comment" if tier.kind == "exclusive" else "zero or more codes"
-    rows = tuple((code_name(book, c), str(s.count), percent(s.share), interval(s))
+    rows = tuple((code_name(book, c), str(s.count), percent(s.share),
+                  percent_range(s.low, s.high))
                  for c in tier.codes for s in [report.share(c)])
     return PlainTable(f"{tier.label} ({rule})", ("code", "comments", "share", "95% CI (Wilson)"),
                       rows, (False, True, True, True), f"n = {report.n} comments")
@@ -336,10 +333,12 @@ def _group_table(report: Report) -> PlainTable:
     rows = []
     for tier in _other_tiers(book, report.by):
         for c in tier.codes:
-            cells = [f"{percent(s.share)} [{interval(s)}]" if s.n else "n/a (no comments)"
+            cells = [f"{percent(s.share)} [{percent_range(s.low, s.high)}]" if s.n
+                     else "n/a (no comments)"
                      for s in (report.group_share(g, c) for g in groups)]
             overall = report.share(c)
-            rows.append((code_name(book, c), *cells, f"{percent(overall.share)} [{interval(overall)}]"))
+            rows.append((code_name(book, c), *cells,
+                         f"{percent(overall.share)} [{percent_range(overall.low, overall.high)}]"))
     return PlainTable(f"Shares by {report.by}", columns, tuple(rows),
                       (False,) + (True,) * (len(columns) - 1),
                       "share of each group's comments [95% Wilson interval]")
@@ -352,7 +351,7 @@ def _corrected_table(report: Report) -> PlainTable:
     rows = tuple(
         (code_name(report.codebook, code), percent(c.raw), cell(c.sensitivity),
          cell(c.specificity), cell(c.corrected),
-         "n/a" if c.low is None else f"{100 * c.low:.1f}–{100 * c.high:.1f}%", c.note)
+         "n/a" if c.low is None else percent_range(c.low, c.high), c.note)
         for code in report.codebook.codes if (c := report.corrected.get(code)))
     return PlainTable(
         "Shares corrected for classifier error (Rogan-Gladen)",

@@ -28,8 +28,9 @@ class Share:
         return self.count / self.n if self.n else None
 
     def to_json(self) -> dict[str, float | int | None]:
+        """An empty group has no share and so no interval: null, like the share."""
         return {"count": self.count, "n": self.n, "share": self.share,
-                "ci_low": self.low, "ci_high": self.high}
+                "ci_low": self.low if self.n else None, "ci_high": self.high if self.n else None}
 
 
 def wilson_interval(count: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -55,6 +56,13 @@ def percent(value: float | None) -> str:
     if 0.9995 <= value < 1:
         return ">99.9%"
     return f"{100 * value:.1f}%"
+
+
+def percent_range(low: float, high: float) -> str:
+    """An interval's bounds, "12.7–14.0%", the same in every report format. Bounds round to
+    one decimal: a bound of 0.0% is where an interval starts, not a share, so the edge rule
+    of `percent` does not apply to it."""
+    return f"{100 * low:.1f}–{100 * high:.1f}%"
 
 
 def share(count: int, n: int, confidence: float = CONFIDENCE) -> Share:
