@@ -211,10 +211,10 @@ class ThemekitComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         codebook = self.codebook
-        done = doc._.themekit
-        if done is not None and done.codebook == codebook.ref:
+        if doc.cats and (done := doc._.themekit) is not None and done.codebook == codebook.ref:
             # coded already (nlp(doc) twice): its doc.cats now hold this component's own
-            # scores, which a second pass would take for a model's
+            # scores, which a second pass would take for a model's (a fresh doc has no cats,
+            # so rules-only coding skips the 2 µs of reading the extension)
             return doc
         finders = self._finders or self._build_finders(codebook)
         with shared_columns(doc):  # one read of the token attributes for every finder
