@@ -200,3 +200,49 @@ def test_evidence_labelled_with_a_non_code_is_an_error_naming_the_source(registe
     with pytest.raises(PluginError, match="evidence source 'stray' \\(plugin 'stray-plugin'\\) "
                                           "failed on a document: ValueError: a span labelled ''"):
         nlp("any text")
+
+
+class FailingRules:
+    """A throwaway rule type: 'bad_config' fails reading its rule, 'bad_apply' on documents."""
+
+    @hookimpl
+    def register_tier_rules(self, register):
+        class Rule:
+            stage = "review"
+
+            def apply(self, resolution):
+                raise KeyError("no such tier")
+
+        class RuleType:
+            description = ""
+
+            def __init__(self, name):
+                self.type = name
+
+            def from_config(self, spec, codebook):
+                if self.type == "bad_config":
+                    raise AttributeError("'RuleSpec' object has no attribute 'get'")
+                return Rule()
+
+        register(RuleType("bad_config"))
+        register(RuleType("bad_apply"))
+
+
+@pytest.mark.parametrize(("rule_type", "said"), [
+    ("bad_config", "failed reading rule 'r1': AttributeError: 'RuleSpec' object has no "
+                   "attribute 'get'"),
+    ("bad_apply", "failed on a document in rule 'r1': KeyError: 'no such tier'")])
+def test_a_rule_type_that_raises_names_itself_and_its_plugin(register_plugin, tmp_path,
+                                                             rule_type, said):
+    register_plugin(FailingRules(), "rules-plugin")
+    path = tmp_path / "cb.yaml"
+    srsly.write_yaml(path, {**MINIMAL, "rules": [{"id": "r1", "type": rule_type}]})
+    with pytest.raises(PluginError) as raised:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("themekit", config={"codebook": str(path)})
+        nlp("any text")
+    assert str(raised.value) == f"rule type '{rule_type}' (plugin 'rules-plugin') {said}"
+    result = CliRunner().invoke(main, ["annotate", "-", "-o", "-", "-c", str(path)],
+                                input='{"text": "hi"}\n')
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(said)

@@ -565,7 +565,7 @@ def _check_detectors(names: tuple[str, ...], problems: list[str]) -> None:
 
 def _check_rules(codebook: Codebook, problems: list[str]) -> None:
     """Rule types come from plugins: each rule must name one and satisfy its checks."""
-    from themekit.plugins import registered_tier_rules
+    from themekit.plugins import plugin_error, registered_tier_rules
 
     rule_types = registered_tier_rules()
     for spec in codebook.rules:
@@ -578,5 +578,8 @@ def _check_rules(codebook: Codebook, problems: list[str]) -> None:
             continue
         try:
             rule_type.from_config(spec, codebook)
-        except ValueError as exc:
+        except ValueError as exc:  # the rule type's own verdict on a malformed rule
             problems.append(f"rule '{spec.id}': {exc}")
+        except Exception as exc:  # a bug in the plugin, not in the codebook
+            raise plugin_error("rule type", spec.type, exc,
+                               f"failed reading rule '{spec.id}'") from exc

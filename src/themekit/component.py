@@ -27,15 +27,15 @@ from themekit.codebook import (
     COMBINE_POLICIES,
     Codebook,
     CodebookError,
+    RuleSpec,
     load_codebook,
     parse_codebook,
 )
 from themekit.coding import Coding
-from themekit.extensions import SpanFinder
+from themekit.extensions import SpanFinder, TierRule
 from themekit.matching import shared_columns
 from themekit.plugins import (
-    PluginError,
-    plugin_of,
+    plugin_error,
     registered_detectors,
     registered_evidence_sources,
     registered_tier_rules,
@@ -304,7 +304,8 @@ class _Finders:
                               for name, source in sources.items()],
             risk_finders=[(name, _built("detector", name, detectors[name].build, nlp))
                           for name in codebook.detectors],
-            rules=[rule_types[spec.type].from_config(spec, codebook) for spec in codebook.rules],
+            rules=[_NamedRule(_built("rule type", spec.type, rule_types[spec.type].from_config,
+                                     spec, codebook), spec) for spec in codebook.rules],
             weights={p.id: p.weight for p in codebook.patterns()},
             # Without model scores a coding depends only on each code's rule score and veto
             # (which patterns matched shows only in provenance, filled in per document), and
@@ -334,7 +335,7 @@ class _Finders:
                 # the flag is the detector's registered name, whatever label its spans carry
                 risks.extend(Span(doc, span.start, span.end, label=name) for span in find(doc))
         except Exception as exc:
-            raise _plugin_error(kind, name, exc) from exc
+            raise plugin_error(kind, name, exc, "failed on a document") from exc
         evidence.sort(key=_position)
         risks.sort(key=_position)
         return evidence, risks
@@ -352,18 +353,30 @@ class _Finders:
         return evidence
 
 
-def _built(kind: str, name: str, build: Callable[..., SpanFinder], *args: Any) -> SpanFinder:
+def _built(kind: str, name: str, build: Callable[..., Any], *args: Any) -> Any:
     try:
         return build(*args)
     except Exception as exc:
-        raise _plugin_error(kind, name, exc, "could not be built") from exc
+        raise plugin_error(kind, name, exc, "could not be built") from exc
 
 
-def _plugin_error(kind: str, name: str, exc: Exception, what: str = "failed on a document"
-                  ) -> PluginError:
-    hook = "register_detectors" if kind == "detector" else "register_evidence_sources"
-    return PluginError(f"{kind} '{name}' (plugin '{plugin_of(hook, name)}') {what}: "
-                       f"{type(exc).__name__}: {exc}")
+@dataclass(frozen=True)
+class _NamedRule:
+    """A codebook rule that names itself and its plugin when it fails on a document."""
+
+    rule: TierRule
+    spec: RuleSpec
+
+    @property
+    def stage(self) -> str:
+        return self.rule.stage
+
+    def apply(self, resolution: Resolution) -> None:
+        try:
+            self.rule.apply(resolution)
+        except Exception as exc:
+            raise plugin_error("rule type", self.spec.type, exc,
+                               f"failed on a document in rule '{self.spec.id}'") from exc
 
 
 def _position(span: Span) -> tuple[int, int]:

@@ -116,6 +116,17 @@ def plugin_of(hook_name: str, name: str) -> str:
     return _OWNERS.get((hook_name, name), "unknown")
 
 
+_HOOK_OF_KIND = {"detector": "register_detectors", "evidence source": "register_evidence_sources",
+                 "rule type": "register_tier_rules"}
+
+
+def plugin_error(kind: str, name: str, exc: Exception, what: str) -> PluginError:
+    """One line naming what a plugin registered, the plugin, and what went wrong in it:
+    `detector 'x' (plugin 'p') failed on a document: KeyError: 'y'`."""
+    return PluginError(f"{kind} '{name}' (plugin '{plugin_of(_HOOK_OF_KIND[kind], name)}') "
+                       f"{what}: {type(exc).__name__}: {exc}")
+
+
 @cache
 def registered_codebooks() -> dict[str, RegisteredCodebook]:
     return _collect("register_codebooks", lambda c: c.name)
