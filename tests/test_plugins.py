@@ -134,11 +134,34 @@ MISSPELLED_PLUGIN = MisspelledHook()
 def test_misspelled_hook_is_a_clear_error_naming_the_plugin(monkeypatch, fresh_manager):
     fake_entry_points(monkeypatch,
                       EntryPoint("typo", "tests.test_plugins:MISSPELLED_PLUGIN", "themekit"))
-    with pytest.raises(PluginError, match="plugin 'typo'.*unknown hook 'register_detector'"):
+    with pytest.raises(PluginError) as raised:
         get_plugin_manager()
+    assert str(raised.value) == ("plugin 'typo': unknown hook 'register_detector'; did you mean "
+                                 "'register_detectors'?")
     result = CliRunner().invoke(main, ["plugins"])
     assert result.exit_code == 1
     assert result.output.startswith("error: plugin 'typo'")
+
+
+class WrongArguments:
+    @hookimpl
+    def register_detectors(self, reg):
+        pass
+
+
+WRONG_ARGUMENTS_PLUGIN = WrongArguments()
+
+
+def test_a_hook_with_the_wrong_arguments_is_one_line_naming_the_plugin(monkeypatch,
+                                                                        fresh_manager):
+    fake_entry_points(monkeypatch, EntryPoint("badargs", "tests.test_plugins:WRONG_ARGUMENTS_PLUGIN",
+                                              "themekit"))
+    with pytest.raises(PluginError) as raised:
+        get_plugin_manager()
+    message = str(raised.value)
+    assert message.startswith("plugin 'badargs' (tests.test_plugins:WRONG_ARGUMENTS_PLUGIN): "
+                              "for hook 'register_detectors'")
+    assert "\n" not in message and "{'reg'}" in message
 
 
 def test_cli_lists_plugins_with_hooks(register_plugin):

@@ -7,8 +7,10 @@ third-party plugins (an empty value loads none); built-ins always load.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
+import re
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
@@ -68,14 +70,28 @@ def get_plugin_manager() -> pluggy.PluginManager:
         try:
             pm.register(plugin, name=ep.name)
         except pluggy.PluginValidationError as exc:  # a hook with the wrong arguments
-            raise PluginError(f"plugin '{ep.name}' ({ep.value}): {exc}") from exc
+            # pluggy's message spans three lines and names the plugin again
+            detail = " ".join(str(exc).split()).removeprefix(f"Plugin '{ep.name}' ")
+            raise PluginError(f"plugin '{ep.name}' ({ep.value}): {detail}") from exc
         if ep.dist is not None:
             _DISTRIBUTIONS[ep.name] = (ep.dist.name, ep.dist.version)
     try:
         pm.check_pending()  # a misspelled hook name would otherwise be silently ignored
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin '{pm.get_name(exc.plugin)}': {exc}") from exc
+        raise PluginError(_unknown_hook(pm.get_name(exc.plugin), str(exc))) from exc
     return pm
+
+
+def _unknown_hook(plugin: str, message: str) -> str:
+    """pluggy's "unknown hook 'x' in plugin <module ...>", as one line with the hook the
+    plugin most likely meant."""
+    found = re.search(r"unknown hook '(\w+)'", message)
+    if found is None:
+        return f"plugin '{plugin}': {' '.join(message.split())}"
+    hooks = [name for name in dir(hookspecs) if name.startswith("register_")]
+    close = difflib.get_close_matches(found[1], hooks, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known hooks: {', '.join(hooks)}"
+    return f"plugin '{plugin}': unknown hook '{found[1]}'; {hint}"
 
 
 def reset_plugin_caches() -> None:
