@@ -403,6 +403,8 @@ def test_redact_replaces_personal_data_and_keeps_everything_else(tmp_path):
     assert record["source"] == "tiktok"
     assert "sam@example.com" not in json.dumps(record)
     assert record["themekit"]["flags"] == ["pii.email", "pii.handle"]
+    for span in record["themekit"]["risks"] + record["themekit"]["evidence"]:
+        assert record["text"][span["start"]:span["end"]] == span["text"]
 
 
 def test_missing_input_and_unknown_codebook_are_clear_errors(tmp_path):

@@ -76,6 +76,9 @@ def test_redaction_replaces_only_personal_data(nlp):
     assert {r["text"] for r in redacted["risks"]} == {
         "[EMAIL]", "[PHONE]", "[@USER]", "[URL]", "want to die"}
     assert "jo@example.com" not in str(redacted)
+    redacted_text = redact_text(text, coding["risks"])
+    for span in redacted["risks"] + redacted["evidence"]:  # offsets fit the redacted text
+        assert redacted_text[span["start"]:span["end"]] == span["text"], span
 
 
 def test_redaction_takes_the_first_of_overlapping_spans_and_keeps_unredacted_flags():

@@ -79,8 +79,8 @@ def annotate_file(
             coding = doc._.themekit.to_json()
             data = dict(record.data)
             if redact:
-                coding = redact_coding(coding)
                 data[text_field] = redact_text(record.text, coding["risks"])
+                coding = redact_coding(coding)  # offsets move to the redacted text
             data[CODED_KEY] = coding
             writer.write_json(data)
             summary.written += 1

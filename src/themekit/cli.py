@@ -101,7 +101,8 @@ def count_lines(path: str) -> int | None:
               "coded.errors.jsonl). Must not be INPUT or OUTPUT.")
 @click.option("--strict", is_flag=True, help="Stop with exit code 1 at the first bad record.")
 @click.option("--redact", is_flag=True,
-              help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] [@USER].")
+              help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] "
+              "[@USER] (and what plugin detectors mark with redact_as); offsets follow.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Documents per nlp.pipe batch.")
 @click.option("--combine", type=click.Choice(COMBINE_POLICIES),

@@ -15,29 +15,57 @@ def placeholders() -> dict[str, str]:
 
 def redact_text(text: str, risks: Iterable[Mapping[str, Any]]) -> str:
     """Replace each redactable risk span (dicts with flag/start/end) in `text`."""
-    marks = placeholders()
     out: list[str] = []
     cursor = 0
-    for risk in sorted(risks, key=lambda r: r["start"]):
-        placeholder = marks.get(risk["flag"])
-        if placeholder is None or risk["start"] < cursor:
-            continue
-        out.append(text[cursor:risk["start"]])
+    for start, end, placeholder in _replacements(risks):
+        out.append(text[cursor:start])
         out.append(placeholder)
-        cursor = risk["end"]
+        cursor = end
     out.append(text[cursor:])
     return "".join(out)
 
 
 def redact_coding(coding: dict[str, Any]) -> dict[str, Any]:
-    """The coding with personal data removed from its risk and evidence span texts."""
-    marks = placeholders()
-    redacted = [r for r in coding["risks"] if r["flag"] in marks]
+    """The coding of a redacted text: personal data removed from its risk and evidence span
+    texts, and their offsets moved to where those spans sit in the redacted text."""
+    replacements = _replacements(coding["risks"])
 
     def clean(span: dict[str, Any]) -> dict[str, Any]:
         inside = [{**r, "start": r["start"] - span["start"], "end": r["end"] - span["start"]}
-                  for r in redacted if r["start"] >= span["start"] and r["end"] <= span["end"]]
-        return {**span, "text": redact_text(span["text"], inside)} if inside else span
+                  for r in coding["risks"]
+                  if r["start"] >= span["start"] and r["end"] <= span["end"]]
+        return {**span, "text": redact_text(span["text"], inside) if inside else span["text"],
+                "start": _moved(span["start"], replacements, at_end=False),
+                "end": _moved(span["end"], replacements, at_end=True)}
 
     return {**coding, "risks": [clean(r) for r in coding["risks"]],
             "evidence": [clean(e) for e in coding["evidence"]]}
+
+
+def _replacements(risks: Iterable[Mapping[str, Any]]) -> list[tuple[int, int, str]]:
+    """(start, end, placeholder) of the risk spans redaction replaces, in text order; a span
+    overlapping one already replaced is left to it."""
+    marks = placeholders()
+    out: list[tuple[int, int, str]] = []
+    cursor = 0
+    for risk in sorted(risks, key=lambda r: r["start"]):
+        placeholder = marks.get(risk["flag"])
+        if placeholder is None or risk["start"] < cursor:
+            continue
+        out.append((risk["start"], risk["end"], placeholder))
+        cursor = risk["end"]
+    return out
+
+
+def _moved(position: int, replacements: list[tuple[int, int, str]], at_end: bool) -> int:
+    """Where an offset of the original text falls in the redacted one; inside a replaced
+    span, a start moves to the placeholder's start and an end to its end."""
+    shift = 0
+    for start, end, placeholder in replacements:
+        if end <= position:
+            shift += len(placeholder) - (end - start)
+        elif start < position:
+            return start + shift + (len(placeholder) if at_end else 0)
+        else:
+            break
+    return position + shift

@@ -251,8 +251,8 @@ def _record_text(record: CodedRecord, text_field: str, source: str) -> str:
 
 
 def _matching_risks(text: str, risks: Any) -> list[dict[str, Any]]:
-    """Risk spans whose offsets still point at their text: in a file annotated with
-    --redact the text is already redacted and the offsets no longer apply."""
+    """Risk spans whose offsets still point at their text, so that a text changed after
+    annotate (or coded by an older version) is never cut in the wrong places."""
     return [r for r in risks if isinstance(r.get("start"), int)
             and isinstance(r.get("end"), int) and text[r["start"]:r["end"]] == r.get("text")]
 
