@@ -383,8 +383,9 @@ def codebook_tree(book: Codebook) -> Tree:
                 else ""
             examples = "".join(f"\n  [italic]e.g. {escape(example)}[/]"
                                for example in code.examples)
+            label = f" {escape(code.label)}" if code.label != code.id else ""
             nodes[code.id] = parent.add(
-                f"[bold]{escape(code.id)}[/] {escape(code.label)}: "
+                f"[bold]{escape(code.id)}[/]{label}: "
                 f"[dim]{escape(code.definition)}[/] "
                 f"[magenta]({len(code.patterns)} patterns)[/]{extra}{examples}"
             )
