@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,12 +63,15 @@ def annotate_file(
     redact: bool = False,
     batch_size: int = 256,
     on_record: Callable[[], None] | None = None,
+    protected: Mapping[str, str] | None = None,
 ) -> AnnotateSummary:
-    """Code every record of `input_path` and write coded JSONL to `output_path`."""
+    """Code every record of `input_path` and write coded JSONL to `output_path`.
+    `protected` names other files the outputs must not replace (role to path: the
+    codebook files)."""
     summary = AnnotateSummary(output=output_path,
                               errors_file=errors_path or default_errors_path(output_path))
     refuse_overwriting({"output": output_path, "errors file": summary.errors_file},
-                       {"input": input_path})
+                       {"input": input_path, **(protected or {})})
     bad_writer = AtomicWriter(summary.errors_file)
     writer = AtomicWriter(output_path)
     try:

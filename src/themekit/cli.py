@@ -131,15 +131,13 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
     from themekit.annotate import StrictModeError, annotate_file
     from themekit.pipeline import build_pipeline
 
-    refuse_overwriting({"output": output, "errors file": errors_path},
-                       {"input": input_path, **_codebook_files(codebook)})
     nlp = build_pipeline(load_codebook(codebook), model, combine=combine, quantize=quantize)
     with progress_bar("coding", count_lines(input_path)) as advance:
         try:
             summary = annotate_file(
                 nlp, input_path, output, errors_path=errors_path, text_field=text_field,
                 id_field=id_field, fmt=fmt, strict=strict, redact=redact,
-                batch_size=batch_size, on_record=advance,
+                batch_size=batch_size, on_record=advance, protected=_codebook_files(codebook),
             )
         except StrictModeError as exc:
             raise click.ClickException(str(exc)) from exc
