@@ -41,10 +41,10 @@ def build_pipeline(
         nlp = spacy.blank("en")
         nlp.add_pipe("themekit", config={"codebook": codebook.source, "combine": combine})
         return nlp
+    model_dir = _model_dir(model)
     try:
-        nlp = spacy.load(_model_dir(model),
-                         config={"components": {"themekit": {"combine": combine}}})
-    except (InputError, CodebookError):
+        nlp = spacy.load(model_dir, config={"components": {"themekit": {"combine": combine}}})
+    except CodebookError:  # a ValueError, but one that already says what is wrong
         raise
     except (OSError, ValueError) as exc:  # a part missing or damaged: spaCy names the file
         raise InputError(f"{model}: cannot load this model, is it a complete `themekit train` "
