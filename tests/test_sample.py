@@ -96,6 +96,33 @@ def test_exclude_drops_ids_already_coded(tmp_path, corpus, mh):
     assert len(result.items) == 20
 
 
+def test_exclude_reads_a_plain_id_list(tmp_path, corpus, mh):
+    held_out = tmp_path / "reserved-ids.txt"
+    held_out.write_text("reddit-0\n\nreddit-1\n  forum-0  \n", encoding="utf-8")
+    result = draw_sample(str(corpus), 50, mh, exclude=[str(held_out)])
+    assert result.excluded == 3
+    assert not {"reddit-0", "reddit-1", "forum-0"} & set(ids(result))
+
+
+def test_match_draws_only_among_texts_the_expression_finds(corpus, mh):
+    result = draw_sample(str(corpus), 50, mh, match=r"FROM (reddit|forum)\b")
+    assert result.unmatched == 34 and result.pool == 16
+    assert {i.split("-")[0] for i in ids(result)} == {"reddit", "forum"}
+
+
+def test_match_that_is_no_expression_is_a_clear_error(corpus, mh):
+    with pytest.raises(ValueError, match="not a regular expression"):
+        draw_sample(str(corpus), 5, mh, match="privacy|(")
+
+
+def test_cli_match_reports_what_it_left_out(tmp_path, corpus):
+    out = tmp_path / "s.jsonl"
+    result = CliRunner().invoke(main, ["sample", str(corpus), "-n", "3", "-o", str(out),
+                                       "--match", "google-play"])
+    assert result.exit_code == 0, result.output
+    assert "drew 3 of 4 comments" in result.output and "not matching --match 46" in result.output
+
+
 def test_bad_records_are_reported_not_lost(tmp_path, mh):
     path = tmp_path / "messy.jsonl"
     path.write_text("\n".join([

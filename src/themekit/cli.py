@@ -440,8 +440,10 @@ def plugins():
 @click.option("--seed", default=0, show_default=True, help="Seed: the same seed draws the same ids.")
 @click.option("--by", help="Stratify by this field: proportional, at least one per value.")
 @click.option("--exclude", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Sheet, gold or coded file (JSONL, or CSV by extension) whose ids are "
-              "left out (already coded). Repeatable.")
+              help="Sheet, gold or coded file (JSONL, or CSV by extension) or id list (.txt, "
+              "one id a line) whose ids are left out (already coded, held out). Repeatable.")
+@click.option("--match", help="Draw only among comments whose text this regular expression "
+              "finds (case-insensitive): enrich a sample for rare codes.")
 @click.option("--model", "-m", type=click.Path(exists=True, file_okay=False),
               help="Trained model: draw the comments whose code scores sit nearest their "
               "thresholds (uncertainty sampling) instead of random ones.")
@@ -450,8 +452,8 @@ def plugins():
               help="Input format (default: by extension, .csv is CSV, anything else JSONL).")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
-def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt, text_field,
-                   id_field):
+def sample_command(corpus, size, output, seed, by, exclude, match, model, codebook, fmt,
+                   text_field, id_field):
     """Draw N comments from CORPUS into a coding sheet for `themekit code`.
 
     The draw is reproducible: a comment's place in the order is a hash of the seed and its
@@ -463,6 +465,7 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
       themekit sample comments.jsonl -n 200 -o sheet.jsonl
       themekit sample comments.jsonl -n 200 -o sheet.csv --by source --seed 7
       themekit sample comments.jsonl -n 100 -o round2.jsonl --exclude sheet.jsonl
+      themekit sample comments.jsonl -n 50 -o privacy.jsonl --match "privacy|my data|sold"
       themekit sample comments.jsonl -n 100 -o hard.jsonl --model models/mh --exclude gold.jsonl
     """
     from rich.text import Text
@@ -477,7 +480,8 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
     book = load_codebook(codebook)
     nlp = build_pipeline(book, model) if model else None
     with progress_bar("scoring", None) if nlp else _no_progress() as advance:
-        result = draw_sample(corpus, size, book, seed=seed, by=by, exclude=exclude, nlp=nlp,
+        result = draw_sample(corpus, size, book, seed=seed, by=by, exclude=exclude,
+                             match=match, nlp=nlp,
                              fmt=fmt, text_field=text_field, id_field=id_field, on_record=advance)
     write_sheet(output, result.items, book)
     for bad in result.bad[:5]:
@@ -496,7 +500,8 @@ def sample_command(corpus, size, output, seed, by, exclude, model, codebook, fmt
     err_console.print(
         f"drew {len(result.items)} of {result.pool} comments (seed {seed}"
         + (", by uncertainty" if nlp else "") + f") · excluded {result.excluded}"
-        f" · rejected {len(result.bad)} → {output}",
+        + (f" · not matching --match {result.unmatched}" if match is not None else "")
+        + f" · rejected {len(result.bad)} → {output}",
         highlight=False, markup=False, soft_wrap=True,
     )
 

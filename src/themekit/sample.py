@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ class SampleResult:
     """stratum -> (records in the pool, records drawn); empty when not stratified."""
     margins: dict[str, float] = field(default_factory=dict)
     """id -> distance of its nearest code score to that code's threshold (model sampling)."""
+    unmatched: int = 0
+    """Records left out because their text does not match `match` (keyword enrichment)."""
 
 
 def draw_sample(
@@ -49,6 +52,7 @@ def draw_sample(
     seed: int = 0,
     by: str | None = None,
     exclude: Iterable[str] = (),
+    match: str | None = None,
     nlp: Language | None = None,
     fmt: str | None = None,
     text_field: str = "text",
@@ -60,21 +64,29 @@ def draw_sample(
 
     `by` stratifies on a record field (proportional allocation, every stratum at least one
     item when `n` allows); `exclude` names JSONL files whose ids are left out (already
-    coded); `nlp` (a pipeline with a trained model) picks the most uncertain comments
-    within each stratum instead of random ones.
+    coded); `match` (a regular expression, case-insensitive) keeps only comments whose
+    text it finds, to enrich a sample for codes a random draw barely contains; `nlp` (a
+    pipeline with a trained model) picks the most uncertain comments within each stratum
+    instead of random ones.
     """
     if n < 1:
         raise ValueError(f"sample size must be at least 1, got {n}")
     if nlp is not None and not _has_model(nlp):
         raise ValueError("uncertainty sampling needs a trained model (a text categorizer before "
                          "the themekit component); rule scores are not uncertainties")
+    keyword = _compile_match(match)
     skip: set[str] = set()
     for path in exclude:
         skip |= read_ids(path)
     pool, bad, excluded = _read_pool(corpus, fmt, text_field, id_field, skip)
+    unmatched = 0
+    if keyword is not None:
+        kept = [(rid, rec) for rid, rec in pool if keyword.search(rec.text)]
+        unmatched, pool = len(pool) - len(kept), kept
     if not pool:
         raise ValueError(f"{corpus}: no records left to sample ({len(bad)} bad, "
-                         f"{excluded} excluded by --exclude)")
+                         f"{excluded} excluded by --exclude"
+                         + (f", {unmatched} not matching --match" if keyword else "") + ")")
     keys = {rid: _rank_key(seed, rid) for rid, _ in pool}
     groups: dict[str, list[str]] = {}
     for rid, record in pool:
@@ -97,7 +109,16 @@ def draw_sample(
     ]
     strata = {s: (len(groups[s]), allocation[s]) for s in sorted(groups)} if by else {}
     kept = {i.id: margins[i.id] for i in items} if margins else {}
-    return SampleResult(items, len(pool), excluded, bad, strata, kept)
+    return SampleResult(items, len(pool), excluded, bad, strata, kept, unmatched)
+
+
+def _compile_match(match: str | None) -> re.Pattern[str] | None:
+    if match is None:
+        return None
+    try:
+        return re.compile(match, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"--match {match!r} is not a regular expression: {exc}") from exc
 
 
 def allocate(n: int, sizes: dict[str, int]) -> dict[str, int]:

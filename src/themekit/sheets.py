@@ -120,15 +120,26 @@ def write_sheet(path: str | Path, items: Iterable[SheetItem], codebook: Codebook
 
 
 def read_ids(path: str | Path) -> set[str]:
-    """Every `id` in a sheet, gold file or coded file (JSONL, or CSV by extension): items
-    to leave out of a sample."""
+    """Every `id` in a sheet, gold file or coded file (JSONL, or CSV by extension), or in a
+    plain id list (`.txt`, one id a line): items to leave out of a sample."""
     ids: set[str] = set()
     path = str(path)
+    if path.lower().endswith(".txt"):
+        return _read_id_list(path)
     for line_no, data in _read_csv(path) if _is_csv(path) else read_jsonl(path):
         if "id" not in data:
             raise InputError(f"{path}, line {line_no}, field 'id': missing")
         ids.add(str(data["id"]))
     return ids
+
+
+def _read_id_list(path: str) -> set[str]:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return {line.strip() for line in handle if line.strip()}
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason}); an id list is one id a "
+                         "line") from exc
 
 
 def read_texts(path: str, wanted: set[str]) -> dict[str, str]:
