@@ -30,6 +30,7 @@ from themekit.train import (
     decide,
     leaf_labels,
     read_training_file,
+    read_training_files,
     split_dev,
     tune_thresholds,
 )
@@ -160,6 +161,59 @@ def test_every_problem_is_reported_with_file_line_and_field(tmp_path, codebook):
     ]
     for fragment in expected:
         assert fragment in message, fragment
+
+
+def write_ids_only(path, rows):
+    """Real comments ship as ids and labels: the training lines hold no text."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for record_id, experience in rows:
+            handle.write(json.dumps({"id": record_id, "experience": experience,
+                                     "attitude": "neutral", "themes": [], "flags": []}) + "\n")
+    return path
+
+
+def test_lines_without_text_are_joined_by_id_with_the_corpus(tmp_path, codebook):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": i, "text": f"text of {i}", "source": "x"}) + "\n"
+                              for i in ("r1", "r2", "r3")), encoding="utf-8")
+    real = write_ids_only(tmp_path / "real.jsonl", [("r3", "personal_use"),
+                                                     ("r1", "no_personal_use")])
+    invented = write_examples(tmp_path / "invented.jsonl", EXAMPLES[:2])
+    files = read_training_files([invented, real], codebook, corpus=corpus)
+    assert [len(f.examples) for f in files] == [2, 2]
+    joined = files[1].examples
+    assert [(ex.id, ex.text, ex.codes["experience"]) for ex in joined] == [
+        ("r3", "text of r3", ("personal_use",)), ("r1", "text of r1", ("no_personal_use",))]
+    assert files[0].examples[0].text == EXAMPLES[0][0]  # a line's own text is kept
+
+
+def test_join_errors_name_the_file_line_and_id(tmp_path, codebook):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps({"id": "r1", "text": "here"}) + "\n", encoding="utf-8")
+    real = write_ids_only(tmp_path / "real.jsonl", [("r1", "personal_use"),
+                                                     ("gone", "personal_use")])
+    with pytest.raises(InputError) as caught:
+        read_training_files([real], codebook, corpus=corpus)
+    assert (f"{real}, line 2, field 'id': 'gone' has no text here and is not in corpus "
+            f"{corpus}") in str(caught.value)
+    with pytest.raises(InputError, match=r"line 1, field 'text': missing; give the text, or a "
+                       r"corpus to join id 'r1' with"):
+        read_training_files([real], codebook)
+    twice = write_ids_only(tmp_path / "again.jsonl", [("r1", "no_personal_use")])
+    with pytest.raises(InputError, match=r"again.jsonl, line 1, field 'id': duplicate id 'r1' "
+                       r"\(first on .*real.jsonl, line 1\)"):
+        read_training_files([real, twice], codebook, corpus=corpus)
+
+
+def test_cli_trains_from_several_files_and_refuses_a_missing_text(tmp_path):
+    real = write_ids_only(tmp_path / "real.jsonl", [("r1", "personal_use")])
+    result = CliRunner().invoke(main, ["train", str(write_examples(tmp_path / "t.jsonl")),
+                                       str(real), "-o", str(tmp_path / "m")])
+    assert result.exit_code == 1
+    assert "2 training files: 1 problem(s) in training data; nothing was trained" in result.output
+    assert "field 'text': missing; give the text, or a corpus to join id 'r1' with (--texts)" \
+        in result.output
+    assert not (tmp_path / "m").exists()
 
 
 def test_codes_without_positive_examples_are_warnings(codebook, tmp_path):
@@ -349,7 +403,8 @@ def test_trained_model_loads_with_spacy_and_carries_thresholds(trained):
     assert set(card["thresholds"]) == set(card["labels"]) == set(
         leaf_labels(load_codebook("llm-mental-health")))
     assert card["codebook"] == "llm-mental-health@1"
-    assert card["train"]["rows"] == len(EXAMPLES) and len(card["train"]["sha256"]) == 64
+    [train_file] = card["train"]
+    assert train_file["rows"] == len(EXAMPLES) and len(train_file["sha256"]) == 64
     assert card["examples"] == {"train": 24, "dev": 6}
     assert card["seed"] == 1 and card["epochs"] == 2 and card["best_epoch"] in (1, 2)
     assert card["base_model"]["name"] == "nreimers/MiniLM-L6-H384-uncased"
@@ -407,7 +462,7 @@ def test_same_data_and_seed_give_the_same_thresholds_and_metrics(trained, tmp_pa
     first, second = read_card(model_dir), read_card(again)
     assert second["thresholds"] == first["thresholds"]
     assert second["dev_metrics"] == first["dev_metrics"]
-    assert second["train"]["sha256"] == first["train"]["sha256"]
+    assert second["train"][0]["sha256"] == first["train"][0]["sha256"]
     assert (again / CARD_FILE).is_file() and srsly.read_json(again / CARD_FILE)["seed"] == 1
 
 

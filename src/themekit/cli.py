@@ -156,9 +156,13 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
 
 
 @main.command()
-@click.argument("train_path", metavar="TRAIN", type=click.Path(exists=True, dir_okay=False))
+@click.argument("train_paths", metavar="TRAIN...", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False))
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
               help="Model directory to write (a spaCy pipeline plus themekit-model.json).")
+@click.option("--texts", "texts_path", type=click.Path(exists=True, dir_okay=False),
+              help="Corpus (JSONL or CSV with id and text) that gives training lines without "
+              "a text theirs, by id: real comments ship as ids and labels only.")
 @click.option("--dev", "dev_path", type=click.Path(exists=True, dir_okay=False),
               help="Dev JSONL in the same format (default: a seeded split of TRAIN).")
 @click.option("--dev-split", default=0.2, show_default=True,
@@ -173,10 +177,11 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
               help="Wordpieces kept per comment (longer comments are truncated).")
 @click.option("--learn-rate", default=1e-4, show_default=True,
               help="Peak learning rate (linear warm-up over 10% of steps, then linear decay).")
-def train(train_path, output, dev_path, dev_split, codebook, base, epochs, seed, batch_size,
-          max_length, learn_rate):
-    """Train the transformer text categorizer for a codebook from TRAIN, a JSONL file of
-    {"id", "text", TIER: codes...} lines (the gold format plus text).
+def train(train_paths, output, texts_path, dev_path, dev_split, codebook, base, epochs, seed,
+          batch_size, max_length, learn_rate):
+    """Train the transformer text categorizer for a codebook from one or more TRAIN files,
+    JSONL of {"id", "text", TIER: codes...} lines (the gold format plus text; a line
+    without text takes it from --texts by id).
 
     Every line is validated before training starts. The epoch with the best dev macro-F1
     is kept, per-code thresholds are tuned on the dev data, and the output directory gets
@@ -186,6 +191,7 @@ def train(train_path, output, dev_path, dev_split, codebook, base, epochs, seed,
     \b
     Examples:
       themekit train codebooks/llm-mental-health/train.jsonl -o models/mh
+      themekit train codebooks/llm-mental-health/train*.jsonl --texts comments-10k.jsonl -o models/mh
       themekit train train.jsonl -o models/mh --dev dev.jsonl --epochs 6 --seed 1
       themekit train train.jsonl -o models/custom --codebook my-codebook.yaml
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
@@ -210,7 +216,8 @@ def train(train_path, output, dev_path, dev_split, codebook, base, epochs, seed,
                               f"{report.seconds:.0f}s{mark}", highlight=False, soft_wrap=True)
 
         result = train_model(
-            train_path, output, load_codebook(codebook), dev_path=dev_path, base=base,
+            train_paths, output, load_codebook(codebook), dev_path=dev_path,
+            texts_path=texts_path, base=base,
             options=options,
             on_warning=lambda m: err_console.print(Text.assemble(("warning: ", "yellow"), m)),
             on_start=lambda total: progress.update(task, total=total),

@@ -19,11 +19,17 @@ from themekit.io import InputError
 CARD_FILE = "themekit-model.json"
 
 
-def file_fingerprint(path: str | Path, rows: int) -> dict[str, Any]:
-    """Path, size, row count and sha256 of a data file, so a card pins its exact input."""
+def file_fingerprint(path: str | Path, rows: int | None = None) -> dict[str, Any]:
+    """Path, size, row count (when counted) and sha256 of a data file, so a card pins its
+    exact input."""
     path = Path(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"path": str(path), "sha256": digest, "bytes": path.stat().st_size, "rows": rows}
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    out: dict[str, Any] = {"path": str(path), "sha256": digest.hexdigest(),
+                           "bytes": path.stat().st_size}
+    return out if rows is None else {**out, "rows": rows}
 
 
 def write_card(model_dir: str | Path, card: dict[str, Any]) -> Path:

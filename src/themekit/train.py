@@ -37,6 +37,7 @@ from thinc.api import Adam, Config, warmup_linear
 from themekit.codebook import COMBINE_POLICIES, Codebook
 from themekit.coded import Labels
 from themekit.io import InputError, current_umask, read_jsonl
+from themekit.sheets import read_texts
 from themekit.model_card import CARD_FILE, file_fingerprint, write_card
 from themekit.pipeline import silence_truncation_warning
 
@@ -111,52 +112,92 @@ def leaf_labels(codebook: Codebook) -> list[str]:
     return [code.id for tier in codebook.tiers for code in codebook.leaf_codes(tier.id)]
 
 
-def read_training_file(path: str | Path, codebook: Codebook) -> TrainingFile:
+def read_training_file(path: str | Path, codebook: Codebook,
+                       texts: Mapping[str, str] | None = None) -> TrainingFile:
     """Read and validate a whole gold+text JSONL file; raise one InputError listing problems.
 
-    A parent code (e.g. `benefit`) may be written next to one of its children and is then
-    dropped, because it follows from them; a parent alone is an error, since the model
-    learns the specific child.
+    A line without `text` takes the text of its `id` from `texts` (real comments ship as ids
+    and labels only; see `read_training_files`). A parent code (e.g. `benefit`) may be
+    written next to one of its children and is then dropped, because it follows from them;
+    a parent alone is an error, since the model learns the specific child.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    files = read_training_files([path], codebook, texts=texts)
+    return files[0]
+
+
+def read_training_files(paths: Sequence[str | Path], codebook: Codebook, *,
+                        texts: Mapping[str, str] | None = None,
+                        corpus: str | Path | None = None) -> list[TrainingFile]:
+    """Read and validate several training files as one set; one InputError lists every
+    problem in all of them (an id may appear once in the whole set).
+
+    Lines without `text` are joined by `id` with `texts`, or with the texts of a `corpus`
+    (JSONL or CSV with `id` and `text`) read for just the ids that need one.
+    """
+    paths = [Path(p) for p in paths]
     problems: list[str] = []
-    examples: list[LabelledText] = []
-    first_line_of_id: dict[str, int] = {}
-    for line_no, data in read_jsonl(path, problems):
-        where = f"{path}, line {line_no}"
-        before = len(problems)
-        text = _check_text(data, where, problems)
-        _check_fields(data, codebook, where, problems)
-        codes = {tier.id: _check_tier(data, codebook, tier.id, where, problems)
-                 for tier in codebook.tiers}
-        record_id = data.get("id")
-        if record_id is not None:
-            record_id = str(record_id)
-            if record_id in first_line_of_id:
-                problems.append(f"{where}, field 'id': duplicate id {record_id!r} (first on line "
-                                f"{first_line_of_id[record_id]})")
-            first_line_of_id.setdefault(record_id, line_no)
-        if "flags" in data and not _is_str_list(data["flags"]):
-            problems.append(f"{where}, field 'flags': must be a list of flag names")
-        if len(problems) == before:
-            examples.append(LabelledText(line_no, record_id, text, codes))
-    if not problems and not examples:
-        problems.append(f"{path}: no training examples (the file is empty)")
+    rows: dict[Path, list[tuple[int, dict[str, Any]]]] = {}
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        rows[path] = list(read_jsonl(path, problems))
+    wanted = {str(data["id"]) for lines in rows.values() for _, data in lines
+              if "text" not in data and data.get("id") is not None}
+    if corpus is not None and wanted:
+        texts = {**read_texts(str(corpus), wanted), **(texts or {})}
+    source = f"corpus {corpus}" if corpus is not None else "the texts given"
+    first_seen: dict[str, str] = {}
+    files = []
+    for path in paths:
+        examples = []
+        for line_no, data in rows[path]:
+            where = f"{path}, line {line_no}"
+            before = len(problems)
+            text = _check_text(data, where, problems, texts, source)
+            _check_fields(data, codebook, where, problems)
+            codes = {tier.id: _check_tier(data, codebook, tier.id, where, problems)
+                     for tier in codebook.tiers}
+            record_id = data.get("id")
+            if record_id is not None:
+                record_id = str(record_id)
+                if record_id in first_seen:
+                    problems.append(f"{where}, field 'id': duplicate id {record_id!r} (first "
+                                    f"on {first_seen[record_id]})")
+                first_seen.setdefault(record_id, f"line {line_no}" if len(paths) == 1
+                                      else f"{path}, line {line_no}")
+            if "flags" in data and not _is_str_list(data["flags"]):
+                problems.append(f"{where}, field 'flags': must be a list of flag names")
+            if len(problems) == before:
+                examples.append(LabelledText(line_no, record_id, text, codes))
+        files.append(TrainingFile(path, examples))
+    if not problems and not any(f.examples for f in files):
+        problems.append(f"{', '.join(map(str, paths))}: no training examples (empty)")
     if problems:
         listed = "\n".join(f"  - {p}" for p in problems[:MAX_LISTED_PROBLEMS])
         more = len(problems) - MAX_LISTED_PROBLEMS
         tail = f"\n  ... and {more} more" if more > 0 else ""
-        raise InputError(f"{path}: {len(problems)} problem(s) in training data; nothing was "
+        where = paths[0] if len(paths) == 1 else f"{len(paths)} training files"
+        raise InputError(f"{where}: {len(problems)} problem(s) in training data; nothing was "
                          f"trained:\n{listed}{tail}")
-    return TrainingFile(path, examples)
+    return files
 
 
-def _check_text(data: dict[str, Any], where: str, problems: list[str]) -> str:
+def _check_text(data: dict[str, Any], where: str, problems: list[str],
+                texts: Mapping[str, str] | None, source: str) -> str:
     if "text" not in data:
-        problems.append(f"{where}, field 'text': missing; every example needs its text")
-        return ""
+        record_id = data.get("id")
+        if record_id is None:
+            problems.append(f"{where}, field 'text': missing, and no 'id' to join a text by")
+            return ""
+        if texts is None:
+            problems.append(f"{where}, field 'text': missing; give the text, or a corpus to "
+                            f"join id {str(record_id)!r} with (--texts)")
+            return ""
+        if str(record_id) not in texts:
+            problems.append(f"{where}, field 'id': {str(record_id)!r} has no text here and is "
+                            f"not in {source}")
+            return ""
+        return texts[str(record_id)]
     text = data["text"]
     if not isinstance(text, str):
         problems.append(f"{where}, field 'text': must be a string, got {type(text).__name__}")
@@ -496,12 +537,67 @@ def _leaf_tuple(codebook: Codebook, value: str | list[str]) -> tuple[str, ...]:
     return tuple(c for c in codes if not codebook.children(c))
 
 
+@dataclass
+class TrainingData:
+    """The validated examples a model is trained and tuned on, and the files they came from."""
+
+    files: list[TrainingFile]
+    dev_file: TrainingFile | None
+    texts_path: Path | None
+    train: list[LabelledText]
+    dev: list[LabelledText]
+    warnings: list[str]
+    dev_split: float
+    seed: int
+
+    def fingerprints(self) -> dict[str, Any]:
+        """What the model card pins: every training file, the dev data, the texts' corpus."""
+        out: dict[str, Any] = {
+            "train": [f.fingerprint() for f in self.files],
+            "dev": (self.dev_file.fingerprint() if self.dev_file else
+                    {"split_of_train": self.dev_split, "seed": self.seed}),
+        }
+        if self.texts_path is not None:
+            out["texts"] = file_fingerprint(self.texts_path)
+        return out
+
+
+def load_training_data(train_paths: str | Path | Sequence[str | Path], output: Path,
+                       codebook: Codebook, *, dev_path: str | Path | None,
+                       texts_path: str | Path | None, options: TrainOptions) -> TrainingData:
+    """Check where the model goes, read and validate every file, split off dev data when no
+    dev file is given, and collect the warnings a trainer shows before it starts."""
+    paths = [train_paths] if isinstance(train_paths, (str, Path)) else list(train_paths)
+    if not paths:
+        raise ValueError("no training file given")
+    _check_output(output, [p for p in (*paths, dev_path, texts_path) if p is not None])
+    files = read_training_files(paths, codebook, corpus=texts_path)
+    dev_file = (read_training_files([dev_path], codebook, corpus=texts_path)[0]
+                if dev_path else None)
+    examples = [ex for f in files for ex in f.examples]
+    if dev_file:
+        train_set, dev_set = examples, dev_file.examples
+    else:
+        train_set, dev_set = split_dev(examples, codebook, options.dev_split, options.seed)
+    warnings = coverage_warnings(codebook, train_set, "the training data")
+    warnings += [w.replace("the model cannot learn it", "its threshold stays at 0.5")
+                 for w in coverage_warnings(codebook, dev_set, "the dev data")]
+    if dev_file:
+        overlap = {ex.text for ex in train_set} & {ex.text for ex in dev_set}
+        if overlap:
+            warnings.append(f"{len(overlap)} dev text(s) also appear in the training data; "
+                            "dev scores will be optimistic")
+    return TrainingData(files, dev_file, Path(texts_path) if texts_path else None, train_set,
+                        dev_set, warnings, options.dev_split, options.seed)
+
+
 def train_model(
-    train_path: str | Path,
+    train_paths: str | Path | Sequence[str | Path],
     output: str | Path,
     codebook: Codebook,
     *,
     dev_path: str | Path | None = None,
+    texts_path: str | Path | None = None,
     base: str | None = None,
     options: TrainOptions = TrainOptions(),
     on_warning: Callable[[str], None] = lambda message: None,
@@ -512,28 +608,17 @@ def train_model(
     """Validate data, train, keep the best epoch by dev macro-F1, tune thresholds, save.
 
     Writes a spaCy pipeline to `output` that `spacy.load` and `themekit annotate --model`
-    both read, plus the model card `themekit-model.json`.
+    both read, plus the model card `themekit-model.json`. Training lines without a text
+    take it, by id, from the corpus `texts_path`.
     """
     started = time.perf_counter()
     if options.epochs < 1 or options.batch_size < 1 or options.max_length < 8:
         raise ValueError("--epochs and --batch-size must be at least 1, --max-length at least 8")
     output = Path(output)
-    _check_output(output, [p for p in (train_path, dev_path) if p is not None])
-    train_file = read_training_file(train_path, codebook)
-    dev_file = read_training_file(dev_path, codebook) if dev_path else None
-    if dev_file:
-        train_set, dev_set = train_file.examples, dev_file.examples
-    else:
-        train_set, dev_set = split_dev(train_file.examples, codebook, options.dev_split,
-                                       options.seed)
-    warnings = coverage_warnings(codebook, train_set, "the training data")
-    warnings += [w.replace("the model cannot learn it", "its threshold stays at 0.5")
-                 for w in coverage_warnings(codebook, dev_set, "the dev data")]
-    if dev_file:
-        overlap = {ex.text for ex in train_set} & {ex.text for ex in dev_set}
-        if overlap:
-            warnings.append(f"{len(overlap)} dev text(s) also appear in the training data; "
-                            "dev scores will be optimistic")
+    data = load_training_data(train_paths, output, codebook, dev_path=dev_path,
+                              texts_path=texts_path, options=options)
+    train_set, dev_set = data.train, data.dev
+    warnings = data.warnings
     for message in warnings:
         on_warning(message)
 
@@ -595,9 +680,7 @@ def train_model(
         "labels": labels,
         "pipeline": nlp.pipe_names,
         "base_model": _describe_base(base),
-        "train": train_file.fingerprint(),
-        "dev": (dev_file.fingerprint() if dev_file else
-                {"split_of_train": options.dev_split, "seed": options.seed}),
+        **data.fingerprints(),
         "examples": {"train": len(train_set), "dev": len(dev_set)},
         "seed": options.seed,
         "epochs": options.epochs,
