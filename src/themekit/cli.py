@@ -333,13 +333,14 @@ def evaluate_command(coded_path, gold_path, json_path, id_field, codebook, other
 
 @main.group()
 def codebook() -> None:
-    """Check, show, list and export codebooks (a registered name or a YAML path).
+    """Check, show, list, lint and export codebooks (a registered name or a YAML path).
 
     \b
     Examples:
       themekit codebook list
       themekit codebook check my-codebook.yaml
       themekit codebook show llm-mental-health
+      themekit codebook lint llm-mental-health examples/comments.jsonl
       themekit codebook export llm-mental-health --format qdc -o llm-mental-health.qdc
     """
 
@@ -359,6 +360,79 @@ def codebook_check(path):
         f"[green]ok[/] {book.ref}: {len(book.tiers)} tiers, {len(book.codes)} codes, "
         f"{n_patterns} patterns, {len(book.rules)} rules, {len(book.detectors)} detectors"
     )
+
+
+@codebook.command("lint")
+@click.argument("path", metavar="CODEBOOK")
+@click.argument("corpus", metavar="CORPUS",
+                type=click.Path(exists=True, allow_dash=True, dir_okay=False))
+@click.option("--coded", "coded_path", type=click.Path(exists=True, dir_okay=False),
+              help="Hand-coded sheet or gold file (JSONL, or CSV by extension): adds each "
+              "pattern's precision and the codes' recall misses. Items without a text take it "
+              "from CORPUS by id.")
+@click.option("--broad", default=0.05, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True),
+              help="A pattern firing on more than this share of CORPUS is too broad.")
+@click.option("--overlap", default=0.8, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True),
+              help="Two patterns of one code overlap when the Jaccard index of the comments "
+              "they fire on is at least this.")
+@click.option("--snippets", default=3, show_default=True, type=click.IntRange(min=0),
+              help="Matches in context shown per pattern.")
+@click.option("--format", "out_fmt", type=click.Choice(["table", "json", "markdown"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("--output", "-o", default="-", show_default=True,
+              type=click.Path(allow_dash=True, dir_okay=False),
+              help="File to write ('-' for stdout).")
+@click.option("--input-format", "fmt", type=click.Choice(["jsonl", "csv"]),
+              help="CORPUS format (default: by extension, .csv is CSV, anything else JSONL).")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
+@click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
+def codebook_lint(path, corpus, coded_path, broad, overlap, snippets, out_fmt, output, fmt,
+                  text_field, id_field):
+    """Show how each keyword pattern of CODEBOOK behaves on CORPUS (JSONL or CSV): the
+    comments it fires on and their share, matches in context, and patterns that never
+    fire, are too broad, only ever match one short token (<= 2 characters) or fire on
+    mostly the same comments as another pattern of the same code. With --coded: each
+    pattern's precision against the hand codes (for a negative-weight veto: the share
+    without the code) and, per code, hand-coded comments no pattern of the code finds.
+
+    \b
+    Examples:
+      themekit codebook lint llm-mental-health examples/comments.jsonl
+      themekit codebook lint my-codebook.yaml comments.jsonl --broad 0.1 --snippets 1
+      themekit codebook lint llm-mental-health comments-10k.jsonl --coded dev-gold.jsonl
+      themekit codebook lint my-codebook.yaml comments.csv --format markdown -o lint.md
+    """
+    from rich.text import Text
+
+    from themekit.lint import lint_codebook, load_lint_codebook, write_lint
+
+    refuse_overwriting({"output": output},
+                       {"corpus": corpus, "--coded file": coded_path, **_codebook_files(path)})
+    book = load_lint_codebook(path)
+    with progress_bar("linting", count_lines(corpus)) as advance:
+        result = lint_codebook(book, corpus, coded=coded_path, broad=broad, overlap=overlap,
+                               snippets=snippets, text_field=text_field, id_field=id_field,
+                               fmt=fmt, on_record=advance)
+    for bad in result.bad[:5]:
+        err_console.print(Text.assemble(("rejected ", "yellow"), bad.describe()),
+                          highlight=False, soft_wrap=True)
+    if len(result.bad) > 5:
+        err_console.print(f"[yellow]rejected[/] … and {len(result.bad) - 5} more",
+                          highlight=False)
+    if result.coded is not None and result.coded.not_in_corpus:
+        missing = result.coded.not_in_corpus
+        err_console.print(
+            Text.assemble(("warning: ", "yellow"),
+                          f"{coded_path}: {len(missing)} id(s) have no text and are not in "
+                          f"{corpus}, left out: {', '.join(missing[:5])}"
+                          + (" …" if len(missing) > 5 else "")),
+            highlight=False, soft_wrap=True)
+    write_lint(result, out_fmt, output, out_console)
+    if output != "-":
+        err_console.print(f"lint of {len(result.patterns)} patterns on {result.comments} "
+                          f"comments → {output}", highlight=False, markup=False, soft_wrap=True)
 
 
 @codebook.command("show")
