@@ -386,8 +386,8 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     data = write_examples(root / "train.jsonl")
     model_dir = root / "model"
-    args = ["train", str(data), "-o", str(model_dir), "--epochs", "2", "--batch-size", "8",
-            "--max-length", "32", "--seed", "1", "--learn-rate", "5e-4"]
+    args = ["train", str(data), "-o", str(model_dir), "--mode", "finetune", "--epochs", "2",
+            "--batch-size", "8", "--max-length", "32", "--seed", "1", "--learn-rate", "5e-4"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     return model_dir, result.output, args

@@ -163,49 +163,114 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
 @click.option("--texts", "texts_path", type=click.Path(exists=True, dir_okay=False),
               help="Corpus (JSONL or CSV with id and text) that gives training lines without "
               "a text theirs, by id: real comments ship as ids and labels only.")
+@click.option("--mode", type=click.Choice(["heads", "finetune"]), default="heads",
+              show_default=True,
+              help="heads: linear heads on the frozen encoder, settings chosen by "
+              "cross-validation (minutes, a model of kilobytes); finetune: fine-tune the "
+              "transformer with a dev split (tens of minutes, a model of ~90 MB).")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2),
+              help="heads: cross-validation folds.")
+@click.option("--tune-on", "tune_on", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="heads: choose the setting and thresholds on these TRAIN files' "
+              "out-of-fold scores only (e.g. the real comments). Repeatable; default all.")
 @click.option("--dev", "dev_path", type=click.Path(exists=True, dir_okay=False),
-              help="Dev JSONL in the same format (default: a seeded split of TRAIN).")
+              help="finetune: dev JSONL in the same format (default: a seeded split of TRAIN).")
 @click.option("--dev-split", default=0.2, show_default=True,
-              help="Share of TRAIN held out as dev data when no --dev is given.")
+              help="finetune: share of TRAIN held out as dev data when no --dev is given.")
 @codebook_option
 @click.option("--base", help="Base transformer: a local Hugging Face model folder "
               "(default: the packaged all-MiniLM-L6-v2).")
-@click.option("--epochs", default=10, show_default=True, help="Passes over the training data.")
-@click.option("--seed", default=0, show_default=True, help="Seed for the split, order and init.")
-@click.option("--batch-size", default=16, show_default=True, help="Examples per update.")
-@click.option("--max-length", default=128, show_default=True,
-              help="Wordpieces kept per comment (longer comments are truncated).")
+@click.option("--epochs", default=10, show_default=True,
+              help="finetune: passes over the training data.")
+@click.option("--seed", default=0, show_default=True, help="Seed for splits, order and init.")
+@click.option("--batch-size", default=16, show_default=True, help="finetune: examples per update.")
+@click.option("--max-length", type=click.IntRange(min=8),
+              help="Wordpieces kept per comment, longer ones are truncated (default: 256 for "
+              "heads, 128 for finetune).")
 @click.option("--learn-rate", default=1e-4, show_default=True,
-              help="Peak learning rate (linear warm-up over 10% of steps, then linear decay).")
-def train(train_paths, output, texts_path, dev_path, dev_split, codebook, base, epochs, seed,
-          batch_size, max_length, learn_rate):
-    """Train the transformer text categorizer for a codebook from one or more TRAIN files,
-    JSONL of {"id", "text", TIER: codes...} lines (the gold format plus text; a line
-    without text takes it from --texts by id).
+              help="finetune: peak learning rate (linear warm-up over 10% of steps, then decay).")
+def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_split, codebook,
+          base, epochs, seed, batch_size, max_length, learn_rate):
+    """Train the model for a codebook from one or more TRAIN files, JSONL of
+    {"id", "text", TIER: codes...} lines (the gold format plus text; a line without text
+    takes it from --texts by id).
 
-    Every line is validated before training starts. The epoch with the best dev macro-F1
-    is kept, per-code thresholds are tuned on the dev data, and the output directory gets
-    a model card (themekit-model.json) with data hashes, seed, thresholds and dev metrics.
+    Every line is validated before training starts. The default mode encodes each comment
+    once with the frozen sentence encoder and fits a softmax head per exclusive tier and a
+    logistic head per code of a multi tier, choosing regularisation, class weighting and
+    per-code thresholds by k-fold cross-validation. --mode finetune fine-tunes the
+    transformer instead, keeping the epoch with the best dev macro-F1. Either way the
+    output directory gets a model card (themekit-model.json) with data hashes, seed,
+    thresholds and metrics, and the training time and peak memory are printed.
     Works offline: set HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1.
 
     \b
     Examples:
-      themekit train codebooks/llm-mental-health/train.jsonl -o models/mh
       themekit train codebooks/llm-mental-health/train*.jsonl --texts comments-10k.jsonl -o models/mh
-      themekit train train.jsonl -o models/mh --dev dev.jsonl --epochs 6 --seed 1
+      themekit train train.jsonl real.jsonl --texts corpus.jsonl --tune-on real.jsonl -o models/mh
+      themekit train train.jsonl -o models/ft --mode finetune --dev dev.jsonl --epochs 6
       themekit train train.jsonl -o models/custom --codebook my-codebook.yaml
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
     """
     from rich.text import Text
 
     from themekit.model_card import CARD_FILE, render_card
+
+    book = load_codebook(codebook)
+    warn = lambda m: err_console.print(Text.assemble(("warning: ", "yellow"), m))  # noqa: E731
+    if mode == "heads":
+        for flag, given in (("--dev", dev_path), ("--base", base)):
+            if given:
+                raise click.UsageError(f"{flag} is for --mode finetune; heads cross-validate on "
+                                       "TRAIN with the packaged encoder")
+        result = _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed,
+                              max_length or 256, warn)
+    else:
+        if tune_on:
+            raise click.UsageError("--tune-on is for --mode heads; finetune tunes on --dev")
+        result = _train_finetune(train_paths, output, book, texts_path, dev_path, base,
+                                 epochs, seed, batch_size, max_length or 128, learn_rate,
+                                 dev_split, warn)
+    err_console.print(render_card(result.card))
+    err_console.print(f"model → {result.model_dir} (card: {result.model_dir / CARD_FILE}), "
+                      f"trained in {result.card['training_seconds']:.0f}s, "
+                      f"peak memory {result.card['peak_rss_mb']} MB", highlight=False)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console,
+                    disable=not err_console.is_terminal)
+
+
+def _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed, max_length, warn):
+    from themekit.train_heads import HeadsOptions, train_heads
+
+    options = HeadsOptions(folds=folds, seed=seed, max_length=max_length)
+    with _progress() as progress:
+        task = progress.add_task("encoding", total=None)
+
+        def show_setting(report):
+            tiers = " · ".join(f"{t} {m['macro_f1']:.3f}" for t, m in report.tiers.items()
+                               if m["macro_f1"] is not None)
+            err_console.print(f"{report.setting.describe():<18} cross-validated macro-F1 "
+                              f"[bold]{report.macro_f1:.3f}[/] ({tiers})", highlight=False,
+                              soft_wrap=True)
+
+        return train_heads(train_paths, output, book, texts_path=texts_path, tune_on=tune_on,
+                           options=options, on_warning=warn,
+                           on_encode=lambda done, total: progress.update(task, completed=done,
+                                                                         total=total),
+                           on_setting=show_setting)
+
+
+def _train_finetune(train_paths, output, book, texts_path, dev_path, base, epochs, seed,
+                    batch_size, max_length, learn_rate, dev_split, warn):
     from themekit.train import TrainOptions, train_model
 
     options = TrainOptions(epochs=epochs, seed=seed, batch_size=batch_size,
                            max_length=max_length, learn_rate=learn_rate, dev_split=dev_split)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console,
-                  disable=not err_console.is_terminal) as progress:
+    with _progress() as progress:
         task = progress.add_task("training", total=None)
 
         def show_epoch(report):
@@ -215,18 +280,10 @@ def train(train_paths, output, texts_path, dev_path, dev_split, codebook, base, 
                               f"dev macro-F1 [bold]{report.macro_f1:.3f}[/] ({tiers})  "
                               f"{report.seconds:.0f}s{mark}", highlight=False, soft_wrap=True)
 
-        result = train_model(
-            train_paths, output, load_codebook(codebook), dev_path=dev_path,
-            texts_path=texts_path, base=base,
-            options=options,
-            on_warning=lambda m: err_console.print(Text.assemble(("warning: ", "yellow"), m)),
-            on_start=lambda total: progress.update(task, total=total),
-            on_step=lambda: progress.advance(task),
-            on_epoch=show_epoch,
-        )
-    err_console.print(render_card(result.card))
-    err_console.print(f"model → {result.model_dir} (card: {result.model_dir / CARD_FILE}), "
-                      f"trained in {result.card['training_seconds']:.0f}s", highlight=False)
+        return train_model(train_paths, output, book, dev_path=dev_path, texts_path=texts_path,
+                           base=base, options=options, on_warning=warn,
+                           on_start=lambda total: progress.update(task, total=total),
+                           on_step=lambda: progress.advance(task), on_epoch=show_epoch)
 
 
 @main.command("report")

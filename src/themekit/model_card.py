@@ -53,19 +53,31 @@ def read_card(path: str | Path) -> dict[str, Any]:
 
 
 def render_card(card: dict[str, Any]) -> Table:
-    """Dev macro-F1 per tier for each combine policy, beside the model alone, as a table."""
-    metrics = card["dev_metrics"]
-    systems = {"model (tuned on dev)": metrics["model_tuned_thresholds"],
-               **metrics["by_combine_policy_crossfit"]}
-    table = Table("tier", *systems, title=f"dev macro-F1 ({card['examples']['dev']} examples, "
-                  f"best epoch {card['best_epoch']} of {card['epochs']})", title_justify="left",
-                  caption="first column: the model alone, thresholds tuned on all dev data "
+    """Macro-F1 per tier for each combine policy, beside the model alone, as a table: on
+    the dev data for a fine-tuned model, out of fold for heads."""
+    if card.get("mode") == "heads":
+        metrics = card["cv_metrics"]
+        title = (f"cross-validated macro-F1 ({card['examples']['tuned_on']} examples, "
+                 f"{card['folds']} folds, {_setting(card['setting'])})")
+        first = "model (tuned out of fold)"
+    else:
+        metrics = card["dev_metrics"]
+        title = (f"dev macro-F1 ({card['examples']['dev']} examples, "
+                 f"best epoch {card['best_epoch']} of {card['epochs']})")
+        first = "model (tuned on dev)"
+    systems = {first: metrics["model_tuned_thresholds"], **metrics["by_combine_policy_crossfit"]}
+    table = Table("tier", *systems, title=title, title_justify="left",
+                  caption="first column: the model alone, thresholds tuned on all these scores "
                   "(optimistic); the others: the themekit component under each combine policy, "
-                  "each dev half coded with thresholds tuned on the other half")
+                  "each half coded with thresholds tuned on the other half")
     for tier in metrics["model_tuned_thresholds"]["tiers"]:
         table.add_row(tier, *(_fmt(s["tiers"][tier]["macro_f1"]) for s in systems.values()))
     table.add_row("[bold]mean[/]", *(f"[bold]{_fmt(s['macro_f1'])}[/]" for s in systems.values()))
     return table
+
+
+def _setting(setting: dict[str, Any]) -> str:
+    return f"C={setting['regularization']:g}, {'balanced' if setting['balanced'] else 'unweighted'}"
 
 
 def _fmt(value: float | None) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import spacy
 from spacy.language import Language
@@ -84,7 +85,20 @@ def silence_truncation_warning(nlp: Language) -> None:
 
 
 def quantize_transformer(nlp: Language) -> None:
-    """Replace the transformer's Linear layers by dynamically int8-quantized ones, in place.
+    """Quantize the model's encoder in place for CPU inference: the fine-tuned transformer,
+    or the frozen encoder of the codebook heads."""
+    from themekit.heads import HEADS
+
+    if TRANSFORMER in nlp.pipe_names:
+        quantize_linear_layers(nlp.get_pipe(TRANSFORMER).model.transformer)
+    elif HEADS in nlp.pipe_names:
+        nlp.get_pipe(HEADS).quantize()
+    else:
+        raise ValueError("this pipeline has no transformer to quantize")
+
+
+def quantize_linear_layers(module: Any) -> None:
+    """Replace a torch module's Linear layers by dynamically int8-quantized ones, in place.
 
     CPU inference only (no training afterwards): weights are stored as int8 and activations
     quantized per batch. torch marks this eager-mode API deprecated in favour of torchao;
@@ -92,11 +106,8 @@ def quantize_transformer(nlp: Language) -> None:
     """
     import torch
 
-    if TRANSFORMER not in nlp.pipe_names:
-        raise ValueError("this pipeline has no transformer to quantize")
-    hf_model = nlp.get_pipe(TRANSFORMER).model.transformer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
-        torch.ao.quantization.quantize_dynamic(hf_model, {torch.nn.Linear}, dtype=torch.qint8,
+        torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8,
                                                inplace=True)
