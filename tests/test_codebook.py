@@ -95,6 +95,8 @@ def test_default_codebook_implements_the_shared_definition():
         ({"tiers__0__default": "cheap"}, "default 'cheap' is not a code of this tier"),
         ({"tiers__0__type": "several"}, "type must be 'exclusive'"),
         ({"tiers__1__codes__1__patterns": [{"tokens": [{"LOWERR": "x"}]}]}, "invalid token pattern"),
+        ({"tiers__1__codes__1__patterns": [{"tokens": [{"LOWER": {"REGEX": "(unclosed"}}]}]},
+         "code 'cheap' pattern 'cheap.1': invalid token pattern: missing ), unterminated"),
         ({"tiers__1__codes__1__patterns": [{"phrase": "a", "tokens": []}]}, "give either a phrase"),
         ({"tiers__1__codes__1__patterns": [{"phrase": "a", "weight": 0}]}, "weight must be a non-zero"),
         ({"detectors": ["pii.fax"]}, "detector 'pii.fax' is not registered"),

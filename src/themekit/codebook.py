@@ -455,7 +455,7 @@ def _token_pattern_error(tokens: Any) -> str | None:
         return "expected a non-empty list of token dicts"
     try:
         Matcher(Vocab(), validate=True).add("check", [tokens])
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, re.error) as exc:  # re.error: a bad REGEX value
         return " ".join(str(exc).split())
     return None
 
