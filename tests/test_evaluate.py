@@ -73,6 +73,11 @@ def test_scores_match_hand_computed_values(files):
     assert themes.codes["dependency"].f1 is None
     assert themes.macro_f1 == pytest.approx(0.5)  # mean of 0, 1, 0, 1 over defined leaves
     assert themes.accuracy == 0.25  # only "a" has exactly the gold leaf codes
+    leaves = [s for s in themes.codes.values() if s.leaf]
+    tp, fp, fn = (sum(getattr(s, k) for s in leaves) for k in ("tp", "fp", "fn"))
+    assert (tp, fp, fn) == (2, 1, 2)
+    assert themes.micro_f1 == pytest.approx(2 * 2 / (2 * 2 + 1 + 2))  # pooled, not averaged
+    assert experience.micro_f1 is None
     benefit = themes.codes["benefit"]  # gold parents follow from children
     assert not benefit.leaf and (benefit.tp, benefit.fn) == (1, 1)
 

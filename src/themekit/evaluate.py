@@ -55,7 +55,9 @@ class CodeScores:
 @dataclass(frozen=True)
 class TierScores:
     """A tier's scores. For multi tiers, accuracy is exact match of the set of leaf codes,
-    macro-F1 and kappa are means over leaf codes (kappa over the codes where it is defined)."""
+    macro-F1 and kappa are means over leaf codes (kappa over the codes where it is defined),
+    and micro-F1 pools every leaf code's decisions, so rare codes weigh by their frequency
+    (None for exclusive tiers, where it equals accuracy)."""
 
     kind: str
     n: int
@@ -63,10 +65,11 @@ class TierScores:
     macro_f1: float | None
     kappa: float | None
     codes: dict[str, CodeScores]
+    micro_f1: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "n": self.n, "accuracy": self.accuracy,
-                "macro_f1": self.macro_f1, "kappa": self.kappa,
+                "macro_f1": self.macro_f1, "micro_f1": self.micro_f1, "kappa": self.kappa,
                 "codes": {c: _code_json(s, self.kind) for c, s in self.codes.items()}}
 
 
@@ -186,6 +189,8 @@ def _score_sets(kind: str, labels: list[str], leaves: set[str],
         accuracy=float(accuracy_score(y_true[:, leaf_index], y_pred[:, leaf_index])),
         macro_f1=_number(f1_score(y_true[:, leaf_index], y_pred[:, leaf_index], average="macro",
                                   zero_division=np.nan)),
+        micro_f1=_number(f1_score(y_true[:, leaf_index], y_pred[:, leaf_index], average="micro",
+                                  zero_division=np.nan)),
         kappa=float(np.mean(kappas)) if kappas else None, codes=codes)
 
 
@@ -239,15 +244,17 @@ def render_rich(result: Evaluation) -> RenderableType:
         f" of {result.n_gold} gold ids",
         (f" ({len(result.missing)} not found in the coded file)", "yellow")
         if result.missing else "")
-    summary = Table("tier", "n", "accuracy", "macro-F1", "kappa", title="Per tier",
+    summary = Table("tier", "n", "accuracy", "macro-F1", "micro-F1", "kappa", title="Per tier",
                     title_justify="left", caption="multi tiers: accuracy = exact match of leaf "
-                    "codes; macro-F1 and kappa = mean over leaf codes where defined")
+                    "codes; macro-F1 and kappa = mean over leaf codes where defined; micro-F1 "
+                    "= F1 of all leaf-code decisions pooled")
     detail = Table(title="Per code (n/a: 0/0, undefined)", title_justify="left")
     detail.add_column("code", overflow="fold")
     for name in ("prec", "recall", "F1", "support", "tp fp fn tn", "kappa"):
         detail.add_column(name, justify="right", no_wrap=True)
     for name, scores in [*result.tiers.items(), *([(FLAGS, result.flags)] if result.flags else [])]:
         summary.add_row(name, str(scores.n), _fmt(scores.accuracy), _fmt(scores.macro_f1),
+                        "" if scores.micro_f1 is None else _fmt(scores.micro_f1),
                         _fmt(scores.kappa))
         detail.add_row(Text(name, style="bold cyan"))
         for code, s in scores.codes.items():
