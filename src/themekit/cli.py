@@ -458,7 +458,7 @@ def codebook_lint(path, corpus, coded_path, broad, overlap, snippets, out_fmt, o
     Examples:
       themekit codebook lint llm-mental-health examples/comments.jsonl
       themekit codebook lint my-codebook.yaml comments.jsonl --broad 0.1 --snippets 1
-      themekit codebook lint llm-mental-health comments-10k.jsonl --coded dev-gold.jsonl
+      themekit codebook lint llm-mental-health comments-10k.jsonl --coded my-coded-sheet.jsonl
       themekit codebook lint my-codebook.yaml comments.csv --format markdown -o lint.md
     """
     from rich.text import Text
