@@ -20,3 +20,11 @@ draw kw-generic 60 "\b(repetitive|repeats?|repeating|scripted|canned|generic|rob
 draw kw-dependency 60 "\b(addict\w*|obsess\w*|attached|attachment|dependen\w*|rely|relying|reliant|can'?t stop|real (people|friends|relationships?|humans?)|griev\w*|grief|heartbroken|lost my)\b"
 draw kw-mixed 60 "\b(used to|at first|in the beginning|before the update|was (great|good|amazing|helpful))\b.*\b(but|now|however|anymore)\b"
 draw kw-crisis 40 "\b(suicid\w*|self[- ]?harm\w*|kill (myself|me)|end (my life|it all)|unalive|want(ed)? to die|cutting myself|crisis line)\b"
+# Round 2, uncertainty sampling: 200 comments whose scores sat nearest a threshold under a
+# heads model trained on train.jsonl plus round 1's coded ids (before adjudication), drawn
+# with the sample command below. That model is not kept, so this step is recorded by its
+# ids (coding/assignment.jsonl, part "part-uncertain") rather than redrawn.
+#   themekit train codebooks/llm-mental-health/train.jsonl ROUND1.jsonl --texts "$corpus" \
+#     --tune-on ROUND1.jsonl -o round1-model
+#   themekit sample "$corpus" -n 200 -o part-uncertain.jsonl --model round1-model --by source \
+#     --seed 2026 --exclude "$reserved" --exclude codebooks/llm-mental-health/coding/assignment.jsonl
