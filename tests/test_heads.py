@@ -152,9 +152,11 @@ def test_trained_heads_load_with_spacy_and_code_comments(heads_model):
     root, first, _ = heads_model
     nlp = spacy.load(root / "a")
     assert nlp.pipe_names == [HEADS, "themekit"]
-    doc = nlp("I talk to ChatGPT every night when my anxiety gets bad")
-    assert doc.cats["personal_use"] + doc.cats["no_personal_use"] == pytest.approx(1.0, abs=1e-5)
-    assert doc._.themekit.codes["experience"]
+    text = "I talk to ChatGPT every night when my anxiety gets bad"
+    heads_only = nlp.get_pipe(HEADS)(nlp.make_doc(text)).cats  # before rules are combined in
+    assert heads_only["personal_use"] + heads_only["no_personal_use"] == pytest.approx(1.0,
+                                                                                     abs=1e-5)
+    assert nlp(text)._.themekit.codes["experience"]
     size = sum(p.stat().st_size for p in (root / "a").rglob("*") if p.is_file())
     assert size < 1_000_000  # the heads name the encoder instead of holding it
     card = srsly.read_json(root / "a" / CARD_FILE)
