@@ -26,7 +26,6 @@ import json
 import sys
 from pathlib import Path
 
-TIERS = ("experience", "attitude", "themes", "flags")
 FOLDER = Path(__file__).resolve().parents[1] / "codebooks" / "llm-mental-health"
 
 

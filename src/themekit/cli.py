@@ -65,14 +65,20 @@ def codebook_option(func):
     )(func)
 
 
+def _progress() -> Progress:
+    """The one progress display of the CLI, on stderr; hidden when that is not a terminal."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console,
+                    disable=not err_console.is_terminal)
+
+
 @contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[Callable[[], None]]:
     """A rich progress bar on stderr when it is a terminal; a no-op otherwise."""
     if not err_console.is_terminal:
         yield lambda: None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=False) as progress:
+    with _progress() as progress:
         task = progress.add_task(description, total=total)
         yield lambda: progress.advance(task)
 
@@ -235,12 +241,6 @@ def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_s
     err_console.print(f"model → {result.model_dir} (card: {result.model_dir / CARD_FILE}), "
                       f"trained in {result.card['training_seconds']:.0f}s, "
                       f"peak memory {result.card['peak_rss_mb']} MB", highlight=False)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console,
-                    disable=not err_console.is_terminal)
 
 
 def _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed, max_length, warn):
