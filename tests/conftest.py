@@ -26,9 +26,9 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def nlp():
-    """A rules-only pipeline with the default codebook."""
+    """A rules-only pipeline with the default codebook (its shipped model stays unloaded)."""
     pipeline = spacy.blank("en")
-    pipeline.add_pipe("themekit", config={"codebook": "llm-mental-health"})
+    pipeline.add_pipe("themekit", config={"codebook": "llm-mental-health", "rules_only": True})
     return pipeline
 
 

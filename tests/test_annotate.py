@@ -21,8 +21,11 @@ from themekit.cli import main
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(*args, input=None):
-    return CliRunner().invoke(main, ["annotate", *map(str, args)], input=input)
+def run(*args, input=None, model=False):
+    """`themekit annotate`; rules only unless `model` (these tests are about records and
+    files, which the model does not change, and rules only skips loading the encoder)."""
+    rules_only = [] if model else ["--rules-only"]
+    return CliRunner().invoke(main, ["annotate", *map(str, args), *rules_only], input=input)
 
 
 def read_jsonl(path):
@@ -31,7 +34,7 @@ def read_jsonl(path):
 
 def test_shipped_example_is_coded_completely(tmp_path):
     out = tmp_path / "coded.jsonl"
-    result = run(REPO / "examples" / "comments.jsonl", "-o", out)
+    result = run(REPO / "examples" / "comments.jsonl", "-o", out, model=True)
     assert result.exit_code == 0, result.output
     records = read_jsonl(out)
     n_input = len((REPO / "examples" / "comments.jsonl").read_text().splitlines())
@@ -39,8 +42,9 @@ def test_shipped_example_is_coded_completely(tmp_path):
     assert f"read {n_input} · written {n_input} · rejected 0" in result.output
     first = records[0]["themekit"]
     assert set(first) >= {"codes", "flags", "scores", "evidence", "review", "codebook",
-                          "provenance", "risks"}
+                          "provenance", "risks", "model"}
     assert first["codebook"] == "llm-mental-health@1"
+    assert {r["themekit"]["model"]["name"] for r in records} == {"llm-mental-health-heads"}
     assert not (tmp_path / "coded.errors.jsonl").exists()
 
 
@@ -89,7 +93,7 @@ def test_a_model_option_that_is_no_themekit_model_is_a_clear_error(tmp_path):
                          (broken, "cannot load this model, is it a complete `themekit train` "
                                   "output? ([E053] Could not read meta.json")]:
         result = run(REPO / "examples" / "comments.jsonl", "-o", tmp_path / "out.jsonl",
-                     "--model", folder)
+                     "--model", folder, model=True)
         assert result.exit_code == 1
         assert f"error: {folder}: {said}" in " ".join(result.output.split())
         assert not (tmp_path / "out.jsonl").exists()
@@ -436,7 +440,7 @@ def test_real_corpus_every_line_accounted_for(shared_data, tmp_path):
     src = shared_data / "comments-10k.jsonl"
     n_lines = sum(1 for _ in src.open("rb"))
     nlp = spacy.blank("en")
-    nlp.add_pipe("themekit")
+    nlp.add_pipe("themekit", config={"rules_only": True})  # the records matter, not the codes
     out = tmp_path / "coded.jsonl"
     summary = annotate_file(nlp, str(src), str(out))
     assert summary.read == n_lines

@@ -212,6 +212,16 @@ def test_a_veto_of_a_confident_model_score_is_listed_in_dropped(tmp_path):
     assert "cheap" not in coding.codes["topics"]
     assert coding.dropped == {
         "cheap": "vetoed by a negative-weight pattern (pricey); model score 0.70"}
+    assert [(e["pattern"], e["assigned"]) for e in coding.evidence] == [("pricey", False)]
+
+
+def test_evidence_says_whether_its_match_led_to_a_code_or_was_outweighed(mini_nlp):
+    evidence = mini_nlp("I use it, it is CHEAP")._.themekit.evidence
+    assert [(e["code"], e["assigned"]) for e in evidence] == [("yes", True), ("cheap", True)]
+    coding = mini_nlp("I love it and I hate it")._.themekit
+    assert coding.codes["mood"] == "both"  # the co_evidence rule outweighs up and down
+    assert [(e["code"], e["assigned"]) for e in coding.evidence] == [("up", False),
+                                                                     ("down", False)]
 
 
 def test_disk_round_trip_keeps_codebook(mini_nlp, tmp_path):

@@ -98,6 +98,19 @@ def test_json_has_confusion_counts_per_code(files, tmp_path):
     # privacy on a, b, c, d: gold 0 1 0 0, system 0 0 1 0; observed 0.5, chance 0.625
     assert data["tiers"]["themes"]["codes"]["privacy"]["kappa"] == pytest.approx(-1 / 3)
     assert set(data["flags"]["codes"]) == set(load_codebook("llm-mental-health").detectors)
+    # records without a model record were coded by rules alone; "z" is not in the gold
+    assert data["coded_by"] == {f"the rules of {REF} alone (no model)": 4}
+    assert f"coded by the rules of {REF} alone (no model): 4 of the matched" in result.output
+
+
+def test_coded_by_counts_each_system_on_the_scored_records(files):
+    coded, gold = files
+    rows = [json.loads(line) for line in coded.read_text().splitlines()]
+    rows[0]["themekit"]["model"] = {"name": "m", "codebook": REF, "sha256": "ab" * 32}
+    write_jsonl(coded, rows)
+    result = evaluate_files(coded, gold)
+    assert result.coded_by == {f"the rules of {REF} alone (no model)": 3,
+                               f"model m (sha256 {'ab' * 6}) and the rules of {REF}": 1}
 
 
 def test_core_takes_several_systems_on_one_gold(tmp_path):

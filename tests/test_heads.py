@@ -13,9 +13,11 @@ from click.testing import CliRunner
 from themekit.cli import main
 from themekit.codebook import load_codebook
 from themekit.encoder import EmbeddingCache
-from themekit.heads import HEADS, CodebookHeads, TierHead, score_vectors
-from themekit.model_card import CARD_FILE
-from themekit.train_heads import HeadsOptions, Setting, fit_heads, out_of_fold_scores, train_heads
+from themekit.heads import HEADS, CodebookHeads, TierHead, WordFeatures, blend, score_vectors
+from themekit.model_card import CARD_FILE, model_identity
+from themekit.train_heads import (FittedHeads, HeadsOptions, Setting, fit_heads,
+                                  out_of_fold_sentence_scores, out_of_fold_word_scores,
+                                  train_heads)
 
 from tests.test_train import EXAMPLES, write_examples
 
@@ -77,12 +79,43 @@ def test_out_of_fold_scores_come_from_heads_that_never_saw_the_row(codebook, mon
         return fit_heads(book, fit_vectors, fit_codes, setting)
 
     monkeypatch.setattr("themekit.train_heads.fit_heads", recording)
-    scores = out_of_fold_scores(codebook, vectors, codes, Setting(1.0, False), folds=4, seed=0)
+    scores = out_of_fold_sentence_scores(codebook, vectors, codes, Setting(1.0, False), folds=4,
+                                         seed=0)
     assert len(seen) == 4 and all(scores)
     for row_vector in vectors:
         assert sum(row_vector.tobytes() not in fitted for fitted in seen) == 1
-    again = out_of_fold_scores(codebook, vectors, codes, Setting(1.0, False), folds=4, seed=0)
+    again = out_of_fold_sentence_scores(codebook, vectors, codes, Setting(1.0, False), folds=4,
+                                        seed=0)
     assert again == scores
+
+
+def word_texts(codes):
+    """Texts whose words say the codes, one word per code, amid shared filler."""
+    return [" ".join(["the", "app", "said",
+                      "mine" if c["experience"][0] == "personal_use" else "theirs",
+                      c["attitude"][0], *(["data"] if "privacy" in c["themes"] else [])])
+            for c in codes]
+
+
+def test_word_features_are_fitted_on_the_other_folds_only(codebook, monkeypatch):
+    _, codes = separable(codebook, n=40)
+    texts = word_texts(codes)
+    texts[0] += " zebra zebra"  # twice in one text: a word of that text's fold alone
+    fitted = []
+    real_fit = WordFeatures.fit
+
+    def recording(texts):
+        words = real_fit(texts)
+        fitted.append(set(words.vocabulary))
+        return words
+
+    monkeypatch.setattr(WordFeatures, "fit", staticmethod(recording))
+    scores = out_of_fold_word_scores(codebook, texts, codes, Setting(10.0, False), folds=4,
+                                     seed=0)
+    assert len(fitted) == 4 and all("zebra" not in vocabulary for vocabulary in fitted)
+    right = sum(max(("personal_use", "no_personal_use"), key=row.get) == c["experience"][0]
+                for row, c in zip(scores, codes))
+    assert right == len(codes)  # "mine" and "theirs" say it, out of fold too
 
 
 def test_heads_round_trip_through_disk_and_bytes(codebook, tmp_path):
@@ -100,6 +133,41 @@ def test_heads_round_trip_through_disk_and_bytes(codebook, tmp_path):
     for row, want in zip(score_vectors(from_bytes.heads, vectors), expected):
         assert row == pytest.approx(want)
     assert loaded.max_length == 64 and loaded.labels == component.labels
+
+
+class FixedEncoder:
+    """The separable vectors, by text, in place of the real encoder."""
+
+    def __init__(self, by_text):
+        self.by_text = by_text
+
+    def encode(self, texts):
+        return numpy.stack([self.by_text[t] for t in texts])
+
+
+def test_word_heads_blend_with_the_sentence_heads_and_survive_saving(codebook, tmp_path):
+    vectors, codes = separable(codebook)
+    texts = [f"{t} {i}" for i, t in enumerate(word_texts(codes))]
+    fitted = FittedHeads.fit(codebook, vectors, texts, codes, Setting(1.0, True, words=10.0))
+    nlp = spacy.blank("en")
+    component = nlp.add_pipe(HEADS)
+    component.set_heads(fitted.heads, fitted.word_heads, fitted.words)
+    component._encoder = FixedEncoder(dict(zip(texts, vectors)))
+    expected = blend(score_vectors(fitted.heads, vectors),
+                     score_vectors(fitted.word_heads, fitted.words.transform(texts)))
+    assert component.score_texts(texts) == expected
+    assert expected != score_vectors(fitted.heads, vectors)
+    nlp.to_disk(tmp_path / "m")
+    loaded = spacy.load(tmp_path / "m").get_pipe(HEADS)
+    loaded._encoder = component._encoder
+    for row, want in zip(loaded.score_texts(texts), expected):
+        assert row == pytest.approx(want, abs=1e-6)
+    from_bytes = CodebookHeads(nlp).from_bytes(component.to_bytes())
+    from_bytes._encoder = component._encoder
+    for row, want in zip(from_bytes.score_texts(texts), expected):
+        assert row == pytest.approx(want, abs=1e-6)
+    with pytest.raises(ValueError, match="word heads and their word features come together"):
+        component.set_heads(fitted.heads, fitted.word_heads)
 
 
 def test_untrained_heads_say_how_to_train_them():
@@ -162,7 +230,10 @@ def test_trained_heads_load_with_spacy_and_code_comments(heads_model):
     card = srsly.read_json(root / "a" / CARD_FILE)
     assert card["mode"] == "heads" and card["examples"] == {"train": 30, "tuned_on": 30}
     assert [s["setting"] for s in card["cv_metrics"]["settings"]] == [
-        "C=1, unweighted", "C=1, balanced"]
+        "C=1, unweighted", "C=1, balanced", "C=1, unweighted, words C=10",
+        "C=1, balanced, words C=10"]
+    assert nlp(text)._.themekit.model == model_identity(root / "a")  # its records name it
+    assert nlp(text)._.themekit.model["name"] == "a"
     assert card["peak_rss_mb"] > 0 and card["encoding_seconds"] >= 0
 
 

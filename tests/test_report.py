@@ -286,3 +286,62 @@ def test_cli_report_with_calibration(coded, tmp_path):
                                        "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["corrected"]["personal_use"]["sensitivity"] == 0.5
+
+
+RULES_ONLY = "the rules of llm-mental-health@1 alone (no model)"
+
+
+def test_the_report_says_rules_only_coding_and_warns_in_every_format(coded, tmp_path):
+    report = build_report(coded)
+    assert report.coded_by == Counter({RULES_ONLY: len(TEXTS)})
+    assert report.warnings and report.warnings[0].startswith("coded by rules alone")
+    data = report.to_json()
+    assert data["coded_by"] == [{"system": RULES_ONLY, "model": None, "comments": len(TEXTS),
+                                 "accuracy": None}]
+    assert "--calibration" in data["warnings"][0]
+    markdown = render_markdown(report)
+    assert f"- Coded by {RULES_ONLY}: {len(TEXTS)} comments" in markdown
+    assert "> **Warning:** coded by rules alone" in markdown
+    console = Console(record=True, width=200)
+    write_report(report, "table", None, console)
+    assert f"coded by {RULES_ONLY}" in console.export_text()
+    from themekit.html_report import render_html
+
+    page = render_html(report)
+    assert f"Coded by {RULES_ONLY}" in page and '<p class="warning">' in page
+    calibrated = build_report(coded, calibration=calibration_file(tmp_path / "eval.json"))
+    assert calibrated.warnings == []  # corrected shares answer the warning
+
+
+def test_the_report_names_the_shipped_model_with_its_card_accuracy(tmp_path):
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": "llm-mental-health"})
+    report = build_report(write_coded(tmp_path / "m.jsonl", nlp, TEXTS[:3]))
+    (label, n), = report.coded_by.items()
+    assert label.startswith("model llm-mental-health-heads (sha256 ") and n == 3
+    assert report.accuracy[label].startswith("cross-validated macro-F1 experience 0.")
+    assert report.warnings == []
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text((tmp_path / "m.jsonl").read_text() + write_coded(
+        tmp_path / "r.jsonl", spacy_rules_only(), TEXTS[3:]).read_text())
+    assert any("coded by 2 different systems" in w for w in build_report(mixed).warnings)
+
+
+def spacy_rules_only():
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": "llm-mental-health", "rules_only": True})
+    return nlp
+
+
+def test_a_calibration_of_another_system_is_flagged(coded, tmp_path):
+    path = calibration_file(tmp_path / "eval.json")
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "coded_by": {"model x (sha256 abc) and the rules": 9}}))
+    warnings = build_report(coded, calibration=path).warnings
+    assert any("the calibration was measured on records coded by model x" in w for w in warnings)
+    path.write_text(json.dumps({**data, "coded_by": {RULES_ONLY: 9}}))
+    assert build_report(coded, calibration=path).warnings == []

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
 from rich.table import Table
 from rich.tree import Tree
 
@@ -65,10 +67,18 @@ def codebook_option(func):
     )(func)
 
 
+class RateColumn(ProgressColumn):
+    """Items per second, as rich's speed estimate gives it (blank until it has one)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "")
+
+
 def _progress() -> Progress:
     """The one progress display of the CLI, on stderr; hidden when that is not a terminal."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console,
+                    RateColumn(), TimeElapsedColumn(),
+                    TextColumn("left"), TimeRemainingColumn(), console=err_console,
                     disable=not err_console.is_terminal)
 
 
@@ -97,7 +107,11 @@ def count_lines(path: str) -> int | None:
               help="Coded JSONL to write ('-' for stdout).")
 @codebook_option
 @click.option("--model", "-m", type=click.Path(exists=True, file_okay=False),
-              help="A model directory from `themekit train` (default: rules only).")
+              help="A model directory from `themekit train` (default: the codebook's own "
+              "model when it ships one, else rules only).")
+@click.option("--rules-only", is_flag=True,
+              help="Code with the codebook's rules alone: no model, no encoder to load "
+              "(thousands of comments a second).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
               help="Input format (default: by extension, .csv is CSV, anything else JSONL).")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
@@ -112,22 +126,26 @@ def count_lines(path: str) -> int | None:
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Documents per nlp.pipe batch.")
 @click.option("--combine", type=click.Choice(COMBINE_POLICIES),
-              help="One combine policy for every code, instead of the codebook's (with --model; "
-              "`model` gives model-only codes, `rules` rules-only).")
+              help="One combine policy for every code, instead of the codebook's "
+              "(`model` gives model-only codes, `rules` rules-only).")
 @click.option("--quantize", is_flag=True,
-              help="With --model: int8 dynamic quantization of the transformer (faster on CPU).")
-def annotate(input_path, output, codebook, model, fmt, text_field, id_field, errors_path, strict,
-             redact, batch_size, combine, quantize):
+              help="Int8 dynamic quantization of the model's transformer (faster on CPU).")
+def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, id_field,
+             errors_path, strict, redact, batch_size, combine, quantize):
     """Code every comment in INPUT (JSONL or CSV, '-' for stdin) with a codebook.
 
-    Each output line is the input object with a `themekit` object added: codes per tier,
-    flags, scores, evidence, provenance and review reasons. Bad records go to the errors
-    file with their line number and reason; the summary's counts always add up. When every
-    record is rejected (a wrong --text-field, say), the exit code is 1.
+    Rules and a model code together: the codebook's default model (the built-in codebook
+    ships one, trained on hand-coded real comments), or --model, or rules alone with
+    --rules-only. Each output line is the input object with a `themekit` object added:
+    codes per tier, flags, scores, evidence, provenance, review reasons and the model that
+    coded it. Bad records go to the errors file with their line number and reason; the
+    summary's counts always add up. When every record is rejected (a wrong --text-field,
+    say), the exit code is 1.
 
     \b
     Examples:
       themekit annotate comments.jsonl -o coded.jsonl
+      themekit annotate comments.jsonl -o coded.jsonl --rules-only
       themekit annotate comments.csv -o coded.jsonl --text-field body --redact
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
       themekit annotate comments.jsonl -o model-only.jsonl --model models/mh --combine model
@@ -135,9 +153,13 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
       cat comments.jsonl | themekit annotate - -o - > coded.jsonl
     """
     from themekit.annotate import StrictModeError, annotate_file
-    from themekit.pipeline import build_pipeline
+    from themekit.pipeline import build_pipeline, describe_system
 
-    nlp = build_pipeline(load_codebook(codebook), model, combine=combine, quantize=quantize)
+    if rules_only and (model or quantize):
+        raise click.UsageError(f"--rules-only codes without a model; drop "
+                               f"{'--model' if model else '--quantize'}")
+    nlp = build_pipeline(load_codebook(codebook), model, combine=combine, quantize=quantize,
+                         rules_only=rules_only)
     with progress_bar("coding", count_lines(input_path)) as advance:
         try:
             summary = annotate_file(
@@ -152,6 +174,7 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
     err_console.print(
         f"read {summary.read} · written {summary.written} · rejected {summary.rejected}"
         f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else "")
+        + f"; coded by {describe_system(nlp)}"
         + (f" (removed {summary.errors_file}, an earlier run's errors)"
            if summary.removed_stale_errors else ""),
         highlight=False, soft_wrap=True, markup=False,
@@ -189,6 +212,8 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
 @click.option("--epochs", default=10, show_default=True,
               help="finetune: passes over the training data.")
 @click.option("--seed", default=0, show_default=True, help="Seed for splits, order and init.")
+@click.option("--name", help="The model's name, which every record it codes carries "
+              "(default: the output folder's name).")
 @click.option("--batch-size", default=16, show_default=True, help="finetune: examples per update.")
 @click.option("--max-length", type=click.IntRange(min=8),
               help="Wordpieces kept per comment, longer ones are truncated (default: 256 for "
@@ -196,7 +221,7 @@ def annotate(input_path, output, codebook, model, fmt, text_field, id_field, err
 @click.option("--learn-rate", default=1e-4, show_default=True,
               help="finetune: peak learning rate (linear warm-up over 10% of steps, then decay).")
 def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_split, codebook,
-          base, epochs, seed, batch_size, max_length, learn_rate):
+          base, epochs, seed, name, batch_size, max_length, learn_rate):
     """Train the model for a codebook from one or more TRAIN files, JSONL of
     {"id", "text", TIER: codes...} lines (the gold format plus text; a line without text
     takes it from --texts by id).
@@ -218,7 +243,6 @@ def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_s
       themekit train train.jsonl -o models/custom --codebook my-codebook.yaml
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
     """
-    from rich.text import Text
 
     from themekit.model_card import CARD_FILE, render_card
 
@@ -230,12 +254,12 @@ def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_s
                 raise click.UsageError(f"{flag} is for --mode finetune; heads cross-validate on "
                                        "TRAIN with the packaged encoder")
         result = _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed,
-                              max_length or 256, warn)
+                              name, max_length or 256, warn)
     else:
         if tune_on:
             raise click.UsageError("--tune-on is for --mode heads; finetune tunes on --dev")
         result = _train_finetune(train_paths, output, book, texts_path, dev_path, base,
-                                 epochs, seed, batch_size, max_length or 128, learn_rate,
+                                 epochs, seed, name, batch_size, max_length or 128, learn_rate,
                                  dev_split, warn)
     err_console.print(render_card(result.card))
     err_console.print(f"model → {result.model_dir} (card: {result.model_dir / CARD_FILE}), "
@@ -243,7 +267,8 @@ def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_s
                       f"peak memory {result.card['peak_rss_mb']} MB", highlight=False)
 
 
-def _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed, max_length, warn):
+def _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed, name, max_length,
+                 warn):
     from themekit.train_heads import HeadsOptions, train_heads
 
     options = HeadsOptions(folds=folds, seed=seed, max_length=max_length)
@@ -258,13 +283,13 @@ def _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed, ma
                               soft_wrap=True)
 
         return train_heads(train_paths, output, book, texts_path=texts_path, tune_on=tune_on,
-                           options=options, on_warning=warn,
+                           options=options, name=name, on_warning=warn,
                            on_encode=lambda done, total: progress.update(task, completed=done,
                                                                          total=total),
                            on_setting=show_setting)
 
 
-def _train_finetune(train_paths, output, book, texts_path, dev_path, base, epochs, seed,
+def _train_finetune(train_paths, output, book, texts_path, dev_path, base, epochs, seed, name,
                     batch_size, max_length, learn_rate, dev_split, warn):
     from themekit.train import TrainOptions, train_model
 
@@ -281,7 +306,7 @@ def _train_finetune(train_paths, output, book, texts_path, dev_path, base, epoch
                               f"{report.seconds:.0f}s{mark}", highlight=False, soft_wrap=True)
 
         return train_model(train_paths, output, book, dev_path=dev_path, texts_path=texts_path,
-                           base=base, options=options, on_warning=warn,
+                           base=base, options=options, name=name, on_warning=warn,
                            on_start=lambda total: progress.update(task, total=total),
                            on_step=lambda: progress.advance(task), on_epoch=show_epoch)
 
@@ -461,7 +486,6 @@ def codebook_lint(path, corpus, coded_path, broad, overlap, snippets, out_fmt, o
       themekit codebook lint llm-mental-health comments-10k.jsonl --coded my-coded-sheet.jsonl
       themekit codebook lint my-codebook.yaml comments.csv --format markdown -o lint.md
     """
-    from rich.text import Text
 
     from themekit.lint import lint_codebook, load_lint_codebook, write_lint
 
@@ -606,7 +630,6 @@ def sample_command(corpus, size, output, seed, by, exclude, match, model, codebo
       themekit sample comments.jsonl -n 50 -o privacy.jsonl --match "privacy|my data|sold"
       themekit sample comments.jsonl -n 100 -o hard.jsonl --model models/mh --exclude gold.jsonl
     """
-    from rich.text import Text
 
     from themekit.pipeline import build_pipeline
     from themekit.sample import draw_sample

@@ -31,6 +31,9 @@ class Coding:
     risks: list[dict[str, Any]]
     review: list[str]
     dropped: dict[str, str] = field(default_factory=dict)
+    model: dict[str, Any] | None = None
+    """The model whose scores combined with the rules (name, codebook, sha256); None when
+    rules alone coded the document."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class Coding:
             "risks": self.risks,
             "review": self.review,
             "dropped": self.dropped,
+            "model": self.model,
         }
 
     def assigned(self) -> set[str]:

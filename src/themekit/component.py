@@ -11,7 +11,7 @@ without importing themekit first. It writes, in this order of preference for con
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from spacy.language import Language
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
 from spacy.training import Example
-from spacy.util import registry
+from spacy.util import load_config, minibatch, registry
 
 from themekit.codebook import (
     COMBINE_POLICIES,
@@ -33,9 +33,12 @@ from themekit.codebook import (
 )
 from themekit.coding import Coding
 from themekit.extensions import SpanFinder, TierRule
+from themekit.heads import CodebookHeads
 from themekit.matching import shared_columns
+from themekit.model_card import CARD_FILE, model_identity
 from themekit.plugins import (
     plugin_error,
+    registered_codebooks,
     registered_detectors,
     registered_evidence_sources,
     registered_tier_rules,
@@ -127,6 +130,7 @@ def _assigned_codes(doc: Doc, attr: str) -> dict[str, float]:
         "codebook": "llm-mental-health",
         "thresholds": {},
         "combine": None,
+        "rules_only": False,
         "scorer": {"@scorers": "themekit.codes_scorer.v1"},
     },
     default_score_weights={"cats_macro_f": 1.0},
@@ -137,17 +141,20 @@ def make_themekit(
     codebook: str,
     thresholds: dict[str, float],
     combine: str | None,
+    rules_only: bool,
     scorer: Callable[..., dict[str, Any]] | None,
 ) -> ThemekitComponent:
-    return ThemekitComponent(nlp, name, codebook, thresholds, scorer, combine)
+    return ThemekitComponent(nlp, name, codebook, thresholds, scorer, combine,
+                             rules_only=rules_only)
 
 
 class ThemekitComponent:
     """Runs evidence sources and detectors from plugins, then resolves the codebook's tiers.
 
-    When an earlier component (a trained text categorizer) has set `doc.cats` with scores
-    for codes, those scores combine with the rule evidence as the codebook's `combine`
-    policies declare; otherwise rules alone decide.
+    Model scores combine with the rule evidence as the codebook's `combine` policies
+    declare. They come from an earlier component that set `doc.cats` for the codes (a
+    trained model's pipeline); else from the codebook's default model, when a plugin
+    registered one with it; with `rules_only`, or with neither, rules alone decide.
     """
 
     def __init__(
@@ -158,6 +165,8 @@ class ThemekitComponent:
         thresholds: dict[str, float] | None = None,
         scorer: Callable[..., dict[str, Any]] | None = score_codes,
         combine: str | None = None,
+        *,
+        rules_only: bool = False,
     ) -> None:
         if combine is not None and combine not in COMBINE_POLICIES:
             raise ValueError(f"themekit component: combine must be one of "
@@ -166,10 +175,17 @@ class ThemekitComponent:
         self.name = name
         self.thresholds = dict(thresholds or {})
         self.combine = combine  # one policy for every code, overriding the codebook's
+        self.rules_only = rules_only
         self.scorer = scorer
+        self.pipeline_model: dict[str, Any] = {"name": "doc.cats"}
+        """Which model wrote the `doc.cats` scores an earlier component sets: the model
+        folder's identity when the pipeline was loaded from one (see `from_disk`)."""
         self._codebook: Codebook | None = None
         self._load_error: CodebookError | None = None
         self._finders: _Finders | None = None
+        self._default: DefaultModel | None = None
+        self._default_loaded = False
+        self._quantize = False
         if isinstance(codebook, Codebook):
             self._set_codebook(codebook)
             return
@@ -203,6 +219,8 @@ class ThemekitComponent:
         self._codebook = codebook
         self._load_error = None
         self._finders = None  # built on first use, so spacy.load builds only the saved one
+        self._default = None  # loaded on first use, for this codebook
+        self._default_loaded = False
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -210,6 +228,48 @@ class ThemekitComponent:
         return tuple(self._codebook.codes) if self._codebook else ()
 
     def __call__(self, doc: Doc) -> Doc:
+        return self._code(doc, None)
+
+    def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """Codes documents in batches, so the default model encodes a batch at a time."""
+        for batch in minibatch(stream, size=batch_size):
+            for doc, scores in zip(batch, self._default_scores(batch)):
+                yield self._code(doc, scores)
+
+    def quantize(self) -> None:
+        """Int8 dynamic quantization of the default model's encoder (CPU inference)."""
+        self._quantize = True
+        if self._default is not None:
+            self._default.heads.quantize()
+            self._default.identity["int8"] = True
+
+    def default_model(self) -> DefaultModel | None:
+        """The model registered with this codebook, loaded at first use; None when the
+        codebook has none or the component is rules-only."""
+        if self.rules_only:
+            return None
+        if not self._default_loaded:
+            self._default = DefaultModel.of(self.codebook)
+            self._default_loaded = True
+            if self._default is not None and self._quantize:
+                self.quantize()
+        return self._default
+
+    def _default_scores(self, docs: list[Doc]) -> list[dict[str, float] | None]:
+        """Default-model scores for the documents that have no earlier component's."""
+        todo = [i for i, doc in enumerate(docs) if not self._pipeline_scores(doc)]
+        out: list[dict[str, float] | None] = [None] * len(docs)
+        default = self.default_model() if todo else None
+        if default is not None:
+            for i, scores in zip(todo, default.heads.score_texts([docs[i].text for i in todo])):
+                out[i] = scores
+        return out
+
+    def _pipeline_scores(self, doc: Doc) -> dict[str, float]:
+        codes = self.codebook.codes
+        return {c: doc.cats[c] for c in codes if c in doc.cats} if doc.cats else {}
+
+    def _code(self, doc: Doc, default_scores: dict[str, float] | None) -> Doc:
         codebook = self.codebook
         if doc.cats and (done := doc._.themekit) is not None and done.codebook == codebook.ref:
             # coded already (nlp(doc) twice): its doc.cats now hold this component's own
@@ -220,9 +280,19 @@ class ThemekitComponent:
         with shared_columns(doc):  # one read of the token attributes for every finder
             evidence_spans, risk_spans = finders.find(doc)
         evidence = finders.evidence_by_code(evidence_spans)
-        model_scores = {c: doc.cats[c] for c in codebook.codes if c in doc.cats} if doc.cats else {}
+        model_scores: dict[str, float] = {}
+        model: dict[str, Any] | None = None
+        thresholds = self.thresholds
+        if not self.rules_only:
+            model_scores = self._pipeline_scores(doc)
+            model = self.pipeline_model if model_scores else None
+            if not model_scores and (default_scores is not None
+                                     or (default_scores := self._default_scores([doc])[0])):
+                default = self.default_model()
+                model_scores, model = default_scores, default.identity
+                thresholds = {**default.thresholds, **self.thresholds}
         if model_scores:
-            outcome = self._outcome(evidence, model_scores)
+            outcome = self._outcome(evidence, model_scores, thresholds)
         else:
             outcome = finders.rules_only_outcome(
                 tuple(sorted((code, e.score, e.vetoed) for code, e in evidence.items()))
@@ -233,8 +303,12 @@ class ThemekitComponent:
         doc._.themekit = Coding(
             codebook=codebook.ref,
             flags=sorted({span.label_ for span in risk_spans}),
-            evidence=[_span_json(s, "code", "pattern") for s in evidence_spans],
+            # a match whose code was not assigned was outweighed (below its threshold,
+            # vetoed, or overruled by the model), and says so
+            evidence=[{**_span_json(s, "code", "pattern"),
+                       "assigned": s.label_ in outcome.provenance} for s in evidence_spans],
             risks=[_span_json(s, "flag") for s in risk_spans],
+            model=dict(model) if model else None,
             **outcome.copy(evidence),
         )
         return doc
@@ -244,9 +318,10 @@ class ThemekitComponent:
                                        lambda scores: self._outcome(scores, None))
         return self._finders
 
-    def _outcome(self, evidence: dict[str, CodeEvidence],
-                 model_scores: dict[str, float] | None) -> Outcome:
-        resolution = resolve(self.codebook, evidence, model_scores, self.thresholds,
+    def _outcome(self, evidence: dict[str, CodeEvidence], model_scores: dict[str, float] | None,
+                 thresholds: dict[str, float] | None = None) -> Outcome:
+        resolution = resolve(self.codebook, evidence, model_scores,
+                             self.thresholds if thresholds is None else thresholds,
                              self._finders.rules if self._finders else ())
         return Outcome.of(resolution)
 
@@ -266,9 +341,13 @@ class ThemekitComponent:
         srsly.write_yaml(path / CODEBOOK_FILE, dict(self.codebook.raw))
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> ThemekitComponent:
+        """The saved codebook; and when the pipeline is a `themekit train` model folder,
+        that model's identity, which every record it codes then carries."""
         saved = Path(path) / CODEBOOK_FILE
         if saved.exists():
             self._set_codebook(parse_codebook(srsly.read_yaml(saved), source=str(saved)))
+        if (Path(path).parent / CARD_FILE).is_file():
+            self.pipeline_model = model_identity(Path(path).parent)
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
@@ -279,6 +358,33 @@ class ThemekitComponent:
         saved = srsly.msgpack_loads(data)[CODEBOOK_FILE]
         self._set_codebook(parse_codebook(saved, source=f"{self.name} (from bytes)"))
         return self
+
+
+@dataclass
+class DefaultModel:
+    """The model a plugin registered with a codebook, as the component runs it: its heads
+    (the encoder loads at the first document) and the identity its records carry."""
+
+    heads: CodebookHeads
+    identity: dict[str, Any]
+    thresholds: dict[str, float]
+    """The per-code thresholds tuned with the model (the component's own settings win)."""
+
+    @classmethod
+    def of(cls, codebook: Codebook) -> DefaultModel | None:
+        registered = registered_codebooks().get(codebook.name)
+        if registered is None or registered.model is None:
+            return None
+        identity = model_identity(registered.model)
+        if identity["codebook"] != codebook.ref:
+            raise CodebookError(codebook.source, [
+                f"the default model registered with codebook '{codebook.name}' "
+                f"({registered.model}) was trained for {identity['codebook']}, not "
+                f"{codebook.ref}: code with rules only (--rules-only, or the component's "
+                "rules_only setting), or train a model for this version and use it"])
+        config = load_config(registered.model / "config.cfg")
+        return cls(CodebookHeads.from_model(registered.model), identity,
+                   dict(config["components"]["themekit"].get("thresholds", {})))
 
 
 @dataclass

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from sklearn.metrics import (
 from themekit.codebook import Codebook, Tier
 from themekit.coded import Labels, coded_codebook, parse_labels, read_coded
 from themekit.io import AtomicWriter, InputError, read_jsonl
+from themekit.model_card import system_label
 
 FLAGS = "flags"
 
@@ -92,9 +94,13 @@ class Evaluation:
     flags: TierScores | None = None
     system: str = ""
     gold: str = ""
+    coded_by: dict[str, int] = field(default_factory=dict)
+    """Which system coded the scored records (a model and the rules, or rules alone), so
+    that `report --calibration` can tell when it corrects another system's shares."""
 
     def to_json(self) -> dict[str, Any]:
         return {"codebook": self.codebook, "system": self.system, "gold": self.gold,
+                "coded_by": self.coded_by,
                 "n": self.n, "n_gold": self.n_gold, "missing": len(self.missing),
                 "missing_ids": self.missing,
                 "tiers": {t: s.to_json() for t, s in self.tiers.items()},
@@ -223,10 +229,22 @@ def evaluate_files(
     """Evaluate a coded file (output of `themekit annotate`) against a gold file."""
     book = coded_codebook(coded_path, codebook)
     gold = read_gold(gold_path, book, id_field)
-    system = ((str(r.data.get(id_field)), r.labels) for r in read_coded(coded_path, book)
-              if r.data.get(id_field) is not None)
-    result = evaluate(book, system, gold)
+    coded_by: Counter[str] = Counter()
+
+    def system() -> Iterator[tuple[str, Labels]]:
+        for record in read_coded(coded_path, book):
+            item_id = record.data.get(id_field)
+            if item_id is None:
+                continue
+            if str(item_id) in gold:
+                model = record.coding.get("model")
+                coded_by[system_label(model if isinstance(model, dict) else None,
+                                      book.ref)] += 1
+            yield str(item_id), record.labels
+
+    result = evaluate(book, system(), gold)
     result.system, result.gold = str(coded_path), str(gold_path)
+    result.coded_by = dict(coded_by.most_common())
     return result
 
 
@@ -264,7 +282,9 @@ def render_rich(result: Evaluation) -> RenderableType:
                            _fmt(s.kappa) if scores.kind == "multi" else "")
     for column in summary.columns[1:]:
         column.justify = "right"
-    return Group(header, summary, detail)
+    systems = [Text(f"coded by {label}: {n} of the matched records")
+               for label, n in result.coded_by.items()]
+    return Group(header, *systems, summary, detail)
 
 
 def _fmt(value: float | None) -> str:

@@ -19,9 +19,13 @@ SpanFinder = Callable[["Doc"], Iterable["Span"]]
 
 @dataclass(frozen=True)
 class RegisteredCodebook:
+    """A codebook file findable by name; `model` is the folder of the model trained for it
+    (a `themekit train` output), which codes by default when the codebook is used."""
+
     name: str
     path: Path
     description: str = ""
+    model: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@ themekit component reads them as model scores, exactly as it reads a fine-tuned
 categorizer's. The encoder is not saved with the heads: a model folder names it
 (`all-MiniLM-L6-v2`, the packaged base, by default) and holds only the head weights, a few
 kilobytes per tier, so a model can ship inside the package and load offline.
+
+Word heads may join them: the same heads on TF-IDF word and word-pair features of the text,
+whose probabilities are averaged with the sentence heads'. The frozen encoder knows what a
+comment is about; the words carry the cues it smooths away ("I", "my", "therapist", "data"),
+and on the real coded comments the average beats either alone. Training keeps them only
+when cross-validation says they help.
 """
 
 from __future__ import annotations
@@ -51,13 +57,52 @@ class TierHead:
         return 1.0 / (1.0 + numpy.exp(-logits))
 
 
-def score_vectors(heads: Sequence[TierHead], vectors: numpy.ndarray) -> list[dict[str, float]]:
-    """Every code's probability for each vector, as `doc.cats` holds them."""
-    rows: list[dict[str, float]] = [{} for _ in range(len(vectors))]
+def score_vectors(heads: Sequence[TierHead], vectors: Any) -> list[dict[str, float]]:
+    """Every code's probability for each row of `vectors` (dense, or sparse word features),
+    as `doc.cats` holds them."""
+    rows: list[dict[str, float]] = [{} for _ in range(vectors.shape[0])]
     for head in heads:
-        for row, probabilities in zip(rows, head.scores(vectors)):
+        for row, probabilities in zip(rows, numpy.asarray(head.scores(vectors))):
             row.update(zip(head.labels, map(float, probabilities)))
     return rows
+
+
+def blend(first: Sequence[dict[str, float]],
+          second: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+    """The mean of two heads' probabilities, code by code (a softmax stays a softmax)."""
+    return [{code: (a[code] + b[code]) / 2 for code in a} for a, b in zip(first, second)]
+
+
+class WordFeatures:
+    """TF-IDF of a comment's words and word pairs (lower-cased, one-letter words such as
+    "I" kept), with the vocabulary and idf fitted on the training texts."""
+
+    SETTINGS = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2,
+                "token_pattern": r"(?u)\b\w+\b"}
+
+    def __init__(self, vocabulary: Sequence[str], idf: numpy.ndarray) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vocabulary = list(vocabulary)
+        self.vectorizer = TfidfVectorizer(
+            vocabulary={term: i for i, term in enumerate(self.vocabulary)}, **self.SETTINGS)
+        self.vectorizer.idf_ = numpy.asarray(idf, dtype=numpy.float64)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str]) -> WordFeatures:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        fitted = TfidfVectorizer(**cls.SETTINGS).fit(texts)
+        order = sorted(fitted.vocabulary_, key=fitted.vocabulary_.__getitem__)
+        return cls(order, fitted.idf_)
+
+    @property
+    def idf(self) -> numpy.ndarray:
+        return self.vectorizer.idf_
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        """A sparse matrix, one row per text."""
+        return self.vectorizer.transform(texts)
 
 
 @Language.factory(
@@ -71,6 +116,10 @@ def make_heads(nlp: Language, name: str, encoder: str, max_length: int,
                          batch_size=batch_size)
 
 
+def _head_config(head: TierHead) -> dict[str, Any]:
+    return {"tier": head.tier, "kind": head.kind, "labels": head.labels}
+
+
 class CodebookHeads:
     """Scores every leaf code of a codebook from the frozen encoder's sentence vector."""
 
@@ -81,6 +130,8 @@ class CodebookHeads:
         self.max_length = max_length
         self.batch_size = batch_size
         self.heads: list[TierHead] = []
+        self.word_heads: list[TierHead] = []
+        self.words: WordFeatures | None = None
         self._encoder: SentenceEncoder | None = None
         self._quantized = False
 
@@ -104,40 +155,70 @@ class CodebookHeads:
 
             quantize_linear_layers(self._encoder.model)
 
-    def set_heads(self, heads: Sequence[TierHead]) -> None:
-        self.heads = list(heads)
+    def set_heads(self, heads: Sequence[TierHead], word_heads: Sequence[TierHead] = (),
+                  words: WordFeatures | None = None) -> None:
+        """The sentence heads, and optionally word heads with their features."""
+        if bool(word_heads) != (words is not None):
+            raise ValueError("word heads and their word features come together")
+        self.heads, self.word_heads, self.words = list(heads), list(word_heads), words
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
     def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        for batch in minibatch(stream, size=batch_size):
+            for doc, scores in zip(batch, self.score_texts([doc.text for doc in batch])):
+                doc.cats.update(scores)
+                yield doc
+
+    def score_texts(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Every code's probability for each text, as `doc.cats` holds them."""
         if not self.heads:
             raise ValueError(f"component '{self.name}' has no heads: train them with "
                              "`themekit train --mode heads`, or load a trained model")
-        for batch in minibatch(stream, size=batch_size):
-            vectors = self.encoder.encode([doc.text for doc in batch])
-            for doc, scores in zip(batch, score_vectors(self.heads, vectors)):
-                doc.cats.update(scores)
-                yield doc
+        if not texts:
+            return []
+        scores = score_vectors(self.heads, self.encoder.encode(texts))
+        if self.words is not None:
+            scores = blend(scores, score_vectors(self.word_heads, self.words.transform(texts)))
+        return scores
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the loaded encoder (`nlp.pipe(n_process=...)`), which each
+        process loads again at its first document."""
+        return {**self.__dict__, "_encoder": None}
 
     # ------------------------------------------------------------------ serialization
 
     def _config(self) -> dict[str, Any]:
-        return {"heads": [{"tier": h.tier, "kind": h.kind, "labels": h.labels}
-                          for h in self.heads]}
+        config: dict[str, Any] = {"heads": [_head_config(h) for h in self.heads]}
+        if self.words is not None:
+            config["word_heads"] = [_head_config(h) for h in self.word_heads]
+            config["words"] = self.words.vocabulary
+        return config
 
     def _arrays(self) -> dict[str, numpy.ndarray]:
         arrays = {}
-        for head in self.heads:
-            arrays[f"{head.tier}.weights"] = head.weights
-            arrays[f"{head.tier}.bias"] = head.bias
+        for prefix, heads in (("", self.heads), ("words.", self.word_heads)):
+            for head in heads:
+                arrays[f"{prefix}{head.tier}.weights"] = head.weights
+                arrays[f"{prefix}{head.tier}.bias"] = head.bias
+        if self.words is not None:
+            arrays["words.idf"] = self.words.idf
         return arrays
 
     def _load(self, config: dict[str, Any], arrays: Any) -> None:
-        self.heads = [TierHead(h["tier"], h["kind"], list(h["labels"]),
-                               numpy.asarray(arrays[f"{h['tier']}.weights"], dtype=numpy.float32),
-                               numpy.asarray(arrays[f"{h['tier']}.bias"], dtype=numpy.float32))
-                      for h in config["heads"]]
+        def heads(key: str, prefix: str) -> list[TierHead]:
+            return [TierHead(h["tier"], h["kind"], list(h["labels"]),
+                             numpy.asarray(arrays[f"{prefix}{h['tier']}.weights"],
+                                           dtype=numpy.float32),
+                             numpy.asarray(arrays[f"{prefix}{h['tier']}.bias"],
+                                           dtype=numpy.float32))
+                    for h in config.get(key, [])]
+
+        words = (WordFeatures(config["words"], numpy.asarray(arrays["words.idf"]))
+                 if "words" in config else None)
+        self.set_heads(heads("heads", ""), heads("word_heads", "words."), words)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
@@ -146,7 +227,7 @@ class CodebookHeads:
             return
         (path / CONFIG_FILE).write_text(json.dumps(self._config(), indent=2) + "\n",
                                         encoding="utf-8")
-        numpy.savez(path / WEIGHTS_FILE, **self._arrays())
+        numpy.savez_compressed(path / WEIGHTS_FILE, **self._arrays())
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> CodebookHeads:
         path = Path(path)
@@ -156,6 +237,19 @@ class CodebookHeads:
         with numpy.load(path / WEIGHTS_FILE) as arrays:
             self._load(config, arrays)
         return self
+
+    @classmethod
+    def from_model(cls, model_dir: str | Path) -> CodebookHeads:
+        """The heads of a saved heads model (a `themekit train` output), without the rest of
+        its pipeline: how the themekit component runs a codebook's default model."""
+        from spacy.util import load_model_from_path
+
+        nlp = load_model_from_path(Path(model_dir), exclude=["themekit"])
+        if HEADS not in nlp.pipe_names:
+            raise ValueError(f"{model_dir}: not a heads model (its pipeline is "
+                             f"{', '.join(nlp.pipe_names) or 'empty'}); a codebook's default "
+                             "model is trained with `themekit train --mode heads`")
+        return nlp.get_pipe(HEADS)
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         import srsly

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 from themekit.codebook import Codebook
 from themekit.io import AtomicWriter
 from themekit.model_card import read_card
-from themekit.report import PlainTable, Report, clean_text, code_name, report_tables
+from themekit.report import (PlainTable, Report, clean_text, code_name, coded_by_lines,
+                             report_tables)
 from themekit.stats import CorrectedShare, Share, percent, percent_range, share
 
 PALETTE = ("#3b6ea5", "#d1773c", "#4f9a6b", "#a8508f", "#8c7b3e", "#5a5a5a")
@@ -46,6 +47,7 @@ h1 { font-size: 1.6rem; margin: 0 0 4px; }
 h2 { font-size: 1.25rem; margin: 40px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
 h3 { font-size: 1.05rem; margin: 24px 0 8px; }
 p.meta, .caption, .note { color: var(--muted); font-size: .9rem; }
+p.warning { border-left: 4px solid #d1773c; padding: .3rem .6rem; background: #fdf3ea; }
 nav { font-size: .9rem; margin: 12px 0 0; }
 nav a { margin-right: 14px; color: var(--accent); text-decoration: none; }
 .scroll { overflow-x: auto; margin: 8px 0 4px; }
@@ -102,6 +104,10 @@ def render_html(report: Report, model_card: dict[str, Any] | None = None) -> str
                    for key, title, content in sections)
     calibrated = (f" Shares corrected for classifier error with {esc(report.calibration)}."
                   if report.calibration else "")
+    coded_by = "".join(f'<p class="meta">Coded by {esc(line)}</p>'
+                       for line in coded_by_lines(report))
+    coded_by += "".join(f'<p class="warning"><b>Warning:</b> {esc(w)}</p>'
+                        for w in report.warnings)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -109,7 +115,7 @@ def render_html(report: Report, model_card: dict[str, Any] | None = None) -> str
         f"<style>{CSS}</style></head><body><main>"
         f"<h1>Coding report</h1><p class=\"meta\">{esc(report.source)} · codebook "
         f"<b>{esc(book.ref)}</b> · <b>{report.n:,}</b> comments · 95% Wilson intervals."
-        f"{calibrated}</p><nav>{nav}</nav>{body}</main></body></html>\n"
+        f"{calibrated}</p>{coded_by}<nav>{nav}</nav>{body}</main></body></html>\n"
     )
 
 

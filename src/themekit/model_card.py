@@ -32,6 +32,42 @@ def file_fingerprint(path: str | Path, rows: int | None = None) -> dict[str, Any
     return out if rows is None else {**out, "rows": rows}
 
 
+def model_identity(model_dir: str | Path) -> dict[str, str]:
+    """What every coded record says about the model that coded it: its name (the card's,
+    else the folder's), the codebook version it was trained for and a sha256 over its files
+    (the card aside, which records timings), so `report` and `evaluate` can tell two
+    systems apart."""
+    model_dir = Path(model_dir)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != CARD_FILE):
+        digest.update(path.relative_to(model_dir).as_posix().encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    card = read_card(model_dir)
+    return {"name": str(card.get("name") or model_dir.resolve().name),
+            "codebook": str(card.get("codebook", "")), "sha256": digest.hexdigest()}
+
+
+def system_label(model: dict[str, Any] | None, codebook: str) -> str:
+    """What coded a record, in words: `model NAME (sha256 1a2b3c4d5e6f) and the rules of
+    CODEBOOK`, `, int8` added for a quantized model; or the rules alone."""
+    if model is None:
+        return f"the rules of {codebook} alone (no model)"
+    digest = f"sha256 {model['sha256'][:12]}" if model.get("sha256") else "unsaved"
+    return (f"model {model.get('name', '?')} ({digest}{', int8' if model.get('int8') else ''}) "
+            f"and the rules of {codebook}")
+
+
+def card_accuracy(card: dict[str, Any]) -> str:
+    """The macro-F1 per tier a card records for its model, in a line."""
+    heads = card.get("mode") == "heads"
+    metrics = card["cv_metrics" if heads else "dev_metrics"]["model_tuned_thresholds"]["tiers"]
+    tiers = " · ".join(f"{tier} {_fmt(m['macro_f1'])}" for tier, m in metrics.items())
+    how, examples = ("cross-validated", "tuned_on") if heads else ("dev", "dev")
+    return f"{how} macro-F1 {tiers} ({card['examples'][examples]} examples; its model card)"
+
+
 def write_card(model_dir: str | Path, card: dict[str, Any]) -> Path:
     target = Path(model_dir) / CARD_FILE
     srsly.write_json(target, card)
@@ -77,7 +113,9 @@ def render_card(card: dict[str, Any]) -> Table:
 
 
 def _setting(setting: dict[str, Any]) -> str:
-    return f"C={setting['regularization']:g}, {'balanced' if setting['balanced'] else 'unweighted'}"
+    words = f", words C={setting['words']:g}" if setting.get("words") is not None else ""
+    return (f"C={setting['regularization']:g}, "
+            f"{'balanced' if setting['balanced'] else 'unweighted'}{words}")
 
 
 def _fmt(value: float | None) -> str:

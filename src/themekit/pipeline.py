@@ -16,6 +16,7 @@ from spacy.language import Language
 
 from themekit.codebook import COMBINE_POLICIES, Codebook, CodebookError
 from themekit.io import InputError
+from themekit.model_card import system_label
 
 TRANSFORMER = "transformer"
 
@@ -26,22 +27,32 @@ def build_pipeline(
     *,
     combine: str | None = None,
     quantize: bool = False,
+    rules_only: bool = False,
 ) -> Language:
     """A blank English pipeline with the themekit component, or a trained model's pipeline.
 
-    A trained model directory already ends in the themekit component with its own saved
-    codebook; `codebook` must then agree with it by name. `combine` makes every code follow
-    one policy (rules, model, either, model_unless_veto) instead of the codebook's own;
-    `quantize` applies int8 dynamic quantization to the transformer for CPU inference.
+    Without `model` the component codes with the codebook's default model when a plugin
+    registered one with it (the built-in codebook's), else, or with `rules_only`, with
+    rules alone. A trained model directory already ends in the themekit component with its
+    own saved codebook; `codebook` must then agree with it by name. `combine` makes every
+    code follow one policy (rules, model, either, model_unless_veto) instead of the
+    codebook's own; `quantize` applies int8 dynamic quantization to the transformer.
     """
     if combine is not None and combine not in COMBINE_POLICIES:
         raise ValueError(f"--combine must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}")
     if model is None:
-        if quantize:
-            raise ValueError("--quantize needs a trained model (--model)")
         nlp = spacy.blank("en")
-        nlp.add_pipe("themekit", config={"codebook": codebook.source, "combine": combine})
+        component = nlp.add_pipe("themekit", config={"codebook": codebook.source,
+                                                      "combine": combine,
+                                                      "rules_only": rules_only})
+        if quantize:
+            if component.default_model() is None:
+                raise ValueError(f"--quantize needs a model: codebook {codebook.ref} has no "
+                                 "default model, give one with --model")
+            component.quantize()
         return nlp
+    if rules_only:
+        raise ValueError("rules_only codes without a model; do not give one")
     model_dir = _model_dir(model)
     try:
         nlp = spacy.load(model_dir, config={"components": {"themekit": {"combine": combine}}})
@@ -58,7 +69,20 @@ def build_pipeline(
     silence_truncation_warning(nlp)
     if quantize:
         quantize_transformer(nlp)
+        nlp.get_pipe("themekit").pipeline_model["int8"] = True
     return nlp
+
+
+def describe_system(nlp: Language) -> str:
+    """What codes with this pipeline, in a line: the model (name, codebook, hash) and the
+    rules, or the rules alone."""
+    component = nlp.get_pipe("themekit")
+    if nlp.pipe_names[0] != "themekit":
+        model = component.pipeline_model
+    else:
+        default = component.default_model()
+        model = default.identity if default else None
+    return system_label(model, component.codebook.ref)
 
 
 def _model_dir(model: str | Path) -> Path:

@@ -25,6 +25,7 @@ from rich.text import Text
 from themekit.codebook import Codebook, Tier
 from themekit.coded import CodedRecord, coded_codebook, read_coded
 from themekit.io import STDIO, AtomicWriter, InputError
+from themekit.model_card import card_accuracy, model_identity, read_card, system_label
 from themekit.redaction import redact_text
 from themekit.stats import CorrectedShare, Share, corrected_share, percent, percent_range, share
 
@@ -61,6 +62,12 @@ class Report:
     exemplars: dict[str, list[Exemplar]] = field(default_factory=dict)
     corrected: dict[str, CorrectedShare] = field(default_factory=dict)
     calibration: str | None = None
+    coded_by: Counter[str] = field(default_factory=Counter)
+    models: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """The model record of each system in `coded_by` (None: rules only)."""
+    accuracy: dict[str, str] = field(default_factory=dict)
+    """What the card of a system's model records of its accuracy, when the card is known."""
+    warnings: list[str] = field(default_factory=list)
 
     def share(self, code: str) -> Share:
         return share(self.codes[code], self.n)
@@ -97,6 +104,10 @@ class Report:
             "exemplars": {code: [vars(e) for e in items] for code, items in self.exemplars.items()},
             "calibration": self.calibration,
             "corrected": {code: c.to_json() for code, c in self.corrected.items()},
+            "coded_by": [{"system": label, "model": self.models[label], "comments": n,
+                          "accuracy": self.accuracy.get(label)}
+                         for label, n in self.coded_by.most_common()],
+            "warnings": self.warnings,
         }
 
 
@@ -113,7 +124,7 @@ def build_report(
     `calibration` (the JSON of `themekit evaluate`) shares are also corrected for error."""
     book = coded_codebook(path, codebook)
     by = _group_tier(book, by)
-    confusion = load_calibration(calibration, book) if calibration else {}
+    confusion, calibrated_by = load_calibration(calibration, book) if calibration else ({}, None)
     report = Report(source=str(path), codebook=book, by=by,
                     pairs={t.id: Counter() for t in book.tiers if t.kind == "multi"})
     picker = _ExemplarPicker(redact)
@@ -124,16 +135,21 @@ def build_report(
     if report.n == 0:
         raise InputError(f"{path}: no coded records")
     report.exemplars = picker.result(book)
+    report.accuracy = {label: text for label, model in report.models.items()
+                       if (text := shipped_model_accuracy(book, model))}
     report.calibration = str(calibration) if calibration else None
     report.corrected = {
         code: corrected_share(report.codes[code], report.n, *counts)
         for code, counts in confusion.items() if code in book.codes
     }
+    report.warnings = system_warnings(report, calibrated_by)
     return report
 
 
-def load_calibration(path: str | Path, book: Codebook) -> dict[str, tuple[int, int, int, int]]:
-    """(tp, fp, fn, tn) per code from the JSON `themekit evaluate --json` writes."""
+def load_calibration(path: str | Path, book: Codebook
+                     ) -> tuple[dict[str, tuple[int, int, int, int]], dict[str, int] | None]:
+    """(tp, fp, fn, tn) per code from the JSON `themekit evaluate --json` writes, and the
+    systems that coded the records it scored (None from an older JSON that lacks them)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -158,7 +174,45 @@ def load_calibration(path: str | Path, book: Codebook) -> dict[str, tuple[int, i
             except (KeyError, TypeError, ValueError) as exc:
                 raise InputError(f"{path}, field 'tiers.{tier_id}.codes.{code}': needs integer "
                                  f"tp, fp, fn and tn ({exc})") from exc
-    return out
+    coded_by = data.get("coded_by")
+    return out, dict(coded_by) if isinstance(coded_by, dict) else None
+
+
+RULES_ONLY_WARNING = (
+    "coded by rules alone: keyword patterns find a code only where its words appear, so "
+    "these shares lean low wherever the rules miss (on hand-coded real comments they found "
+    "about a third of personal use). Code with the model (annotate without --rules-only), "
+    "or correct the shares with --calibration (docs/statistics.md).")
+
+
+def system_warnings(report: Report, calibrated_by: dict[str, int] | None) -> list[str]:
+    """What the reader must know about who coded the records: rules only, several systems
+    in one file, or a calibration measured on another system."""
+    warnings = []
+    if None in report.models.values() and not report.corrected:
+        warnings.append(RULES_ONLY_WARNING)
+    if len(report.coded_by) > 1:
+        warnings.append(f"the records were coded by {len(report.coded_by)} different systems; "
+                        "their shares mix them")
+    if calibrated_by is not None and set(calibrated_by) != set(report.coded_by):
+        warnings.append(f"the calibration was measured on records coded by "
+                        f"{'; '.join(calibrated_by)}, but this file was coded by "
+                        f"{'; '.join(report.coded_by)}: its correction assumes the same "
+                        "system's errors")
+    return warnings
+
+
+def shipped_model_accuracy(book: Codebook, model: dict[str, Any] | None) -> str | None:
+    """The accuracy the card records, when `model` is the codebook's shipped default model
+    (a model elsewhere is known by its hash only)."""
+    from themekit.plugins import registered_codebooks
+
+    registered = registered_codebooks().get(book.name)
+    if model is None or registered is None or registered.model is None:
+        return None
+    if model_identity(registered.model)["sha256"] != model.get("sha256"):
+        return None
+    return card_accuracy(read_card(registered.model))
 
 
 def _group_tier(book: Codebook, by: str | None) -> str | None:
@@ -198,6 +252,10 @@ def _count(report: Report, record: CodedRecord,
         counter.update(pair for pair in leaf_pairs[tier_id]
                        if pair[0] in present and pair[1] in present)
     report.flags.update(record.labels.flags or ())
+    model = record.coding.get("model")
+    label = system_label(model if isinstance(model, dict) else None, report.codebook.ref)
+    report.coded_by[label] += 1
+    report.models.setdefault(label, model if isinstance(model, dict) else None)
     report.review.update(clean_text(str(r)) for r in record.coding.get("review") or ())
 
 
@@ -383,7 +441,9 @@ def render_rich(report: Report) -> RenderableType:
     """The report as rich tables for the terminal."""
     header = Text.assemble((f"{report.source}", "bold"), f"  {report.codebook.ref}  ",
                            (f"{report.n} comments", "bold cyan"))
-    tables: list[RenderableType] = [header]
+    tables: list[RenderableType] = [header, *(Text(f"coded by {line}") for line in
+                                             coded_by_lines(report))]
+    tables += [Text.assemble(("warning: ", "bold yellow"), w) for w in report.warnings]
     for plain in report_tables(report):
         table = Table(title=plain.title, caption=plain.caption or None, title_justify="left")
         for name, numeric in zip(plain.columns, plain.numeric):
@@ -399,6 +459,8 @@ def render_markdown(report: Report) -> str:
     """The report as GitHub-flavoured Markdown."""
     out = [f"# Report: {report.source}", "",
            f"Codebook `{report.codebook.ref}`, {report.n} comments.", ""]
+    out += [f"- Coded by {_md_cell(line)}" for line in coded_by_lines(report)] + [""]
+    out += [f"> **Warning:** {_md_cell(w)}" + "\n" for w in report.warnings]
     for plain in report_tables(report):
         out += [f"## {plain.title}", ""]
         out.append("| " + " | ".join(plain.columns) + " |")
@@ -406,6 +468,13 @@ def render_markdown(report: Report) -> str:
         out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in plain.rows]
         out += ([""] + [f"_{plain.caption}_"] if plain.caption else []) + [""]
     return "\n".join(out)
+
+
+def coded_by_lines(report: Report) -> list[str]:
+    """One line per system that coded the records: what it is, how many, its accuracy."""
+    return [f"{label}: {n} comments" + (f"; {report.accuracy[label]}"
+                                        if label in report.accuracy else "")
+            for label, n in report.coded_by.most_common()]
 
 
 def _md_cell(text: str) -> str:

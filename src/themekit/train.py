@@ -600,6 +600,7 @@ def train_model(
     texts_path: str | Path | None = None,
     base: str | None = None,
     options: TrainOptions = TrainOptions(),
+    name: str | None = None,
     on_warning: Callable[[str], None] = lambda message: None,
     on_start: Callable[[int], None] = lambda total_steps: None,
     on_step: Callable[[], None] = lambda: None,
@@ -705,7 +706,7 @@ def train_model(
         "training_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
-    save_model(nlp, card, Path(os.path.realpath(output)))
+    card = save_model(nlp, card, Path(os.path.realpath(output)), name)
     return TrainResult(output, card, warnings)
 
 
@@ -732,9 +733,12 @@ def _check_output(output: Path, inputs: Sequence[str | Path]) -> None:
                          f"{CARD_FILE}); the model replaces -o whole, so choose a new folder")
 
 
-def save_model(nlp: Language, card: dict[str, Any], output: Path) -> None:
+def save_model(nlp: Language, card: dict[str, Any], output: Path,
+               name: str | None = None) -> dict[str, Any]:
     """Write the model beside `output` and rename it into place once complete, so an
-    interrupted or failed save leaves the earlier model (or nothing), not half of one."""
+    interrupted or failed save leaves the earlier model (or nothing), not half of one.
+    The card, as written, starts with the model's `name` (default: the folder's)."""
+    card = {"name": name or output.name, **card}
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.",
                                     suffix=".partial"))
@@ -752,6 +756,7 @@ def save_model(nlp: Language, card: dict[str, Any], output: Path) -> None:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     shutil.rmtree(earlier, ignore_errors=True)
+    return card
 
 
 def _untuned(codebook: Codebook, gold: Sequence[Codes],

@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from themekit.codebook import Codebook
 from themekit.encoder import PACKAGED_ENCODER, EmbeddingCache, SentenceEncoder
-from themekit.heads import ABSENT, HEADS, TierHead, score_vectors
+from themekit.heads import ABSENT, HEADS, TierHead, WordFeatures, blend, score_vectors
 from themekit.train import (Codes, LabelledText, TrainOptions, TrainResult, _versions,
                             codebook_reference, coverage_warnings, decide, load_training_data,
                             overall_f1, policy_metrics, save_model, tier_metrics,
@@ -43,20 +43,51 @@ class HeadsOptions:
     """Inverse regularisation strengths (scikit-learn's C) tried by cross-validation."""
     weightings: tuple[bool, ...] = (False, True)
     """Class weighting tried: none, and 'balanced' (rare codes weigh as much as common ones)."""
+    word_regularization: tuple[float | None, ...] = (None, 10.0)
+    """The word heads' C tried by cross-validation; None: the sentence heads alone."""
 
 
 @dataclass(frozen=True)
 class Setting:
     regularization: float
     balanced: bool
+    words: float | None = None
+    """The word heads' C, when word heads join the sentence heads."""
 
     def describe(self) -> str:
-        return f"C={self.regularization:g}, {'balanced' if self.balanced else 'unweighted'}"
+        weighting = "balanced" if self.balanced else "unweighted"
+        words = f", words C={self.words:g}" if self.words is not None else ""
+        return f"C={self.regularization:g}, {weighting}{words}"
+
+    def for_words(self) -> Setting:
+        """The word heads' own setting: their C, the same weighting."""
+        assert self.words is not None
+        return Setting(self.words, self.balanced)
 
 
-def fit_heads(codebook: Codebook, vectors: numpy.ndarray, codes: Sequence[Codes],
+@dataclass
+class FittedHeads:
+    """Sentence heads, and word heads with their features when the setting has them."""
+
+    heads: list[TierHead]
+    word_heads: list[TierHead]
+    words: WordFeatures | None
+
+    @classmethod
+    def fit(cls, codebook: Codebook, vectors: numpy.ndarray, texts: Sequence[str],
+            codes: Sequence[Codes], setting: Setting) -> FittedHeads:
+        heads = fit_heads(codebook, vectors, codes, setting)
+        if setting.words is None:
+            return cls(heads, [], None)
+        words = WordFeatures.fit(texts)
+        return cls(heads, fit_heads(codebook, words.transform(texts), codes,
+                                    setting.for_words()), words)
+
+
+def fit_heads(codebook: Codebook, vectors: Any, codes: Sequence[Codes],
               setting: Setting) -> list[TierHead]:
-    """One head per tier, fitted on `vectors` and their leaf codes."""
+    """One head per tier, fitted on `vectors` (dense, or sparse word features) and their
+    leaf codes."""
     heads = []
     for tier in codebook.tiers:
         labels = [c.id for c in codebook.leaf_codes(tier.id)]
@@ -77,7 +108,7 @@ def _model(setting: Setting) -> LogisticRegression:
                               class_weight="balanced" if setting.balanced else None)
 
 
-def _fit_softmax(vectors: numpy.ndarray, truth: numpy.ndarray, n_labels: int,
+def _fit_softmax(vectors: Any, truth: numpy.ndarray, n_labels: int,
                  setting: Setting) -> tuple[numpy.ndarray, numpy.ndarray]:
     weights = numpy.zeros((n_labels, vectors.shape[1]), dtype=numpy.float32)
     bias = numpy.full(n_labels, ABSENT, dtype=numpy.float32)
@@ -94,7 +125,7 @@ def _fit_softmax(vectors: numpy.ndarray, truth: numpy.ndarray, n_labels: int,
     return weights, bias
 
 
-def _fit_binary(vectors: numpy.ndarray, truth: numpy.ndarray,
+def _fit_binary(vectors: Any, truth: numpy.ndarray,
                 setting: Setting) -> tuple[numpy.ndarray, float]:
     if truth.all() or not truth.any():  # nothing to tell apart: always, or never
         return numpy.zeros(vectors.shape[1], dtype=numpy.float32), (-ABSENT if truth.all()
@@ -103,17 +134,37 @@ def _fit_binary(vectors: numpy.ndarray, truth: numpy.ndarray,
     return model.coef_[0].astype(numpy.float32), float(model.intercept_[0])
 
 
-def out_of_fold_scores(codebook: Codebook, vectors: numpy.ndarray, codes: Sequence[Codes],
-                       setting: Setting, folds: int, seed: int) -> list[dict[str, float]]:
-    """Every example's scores from heads fitted on the other folds (stratified by the
-    first exclusive tier's code, seeded)."""
+def _splits(codebook: Codebook, codes: Sequence[Codes], folds: int,
+            seed: int) -> list[tuple[numpy.ndarray, numpy.ndarray]]:
     first = next((t.id for t in codebook.tiers if t.kind == "exclusive"), None)
     strata = [c[first][0] if first else "" for c in codes]
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(numpy.zeros(len(codes)), strata))
+
+
+def out_of_fold_sentence_scores(codebook: Codebook, vectors: numpy.ndarray,
+                                codes: Sequence[Codes], setting: Setting, folds: int,
+                                seed: int) -> list[dict[str, float]]:
+    """Every example's scores from sentence heads fitted on the other folds (stratified by
+    the first exclusive tier's code, seeded)."""
     scores: list[dict[str, float]] = [{} for _ in codes]
-    for fit_rows, score_rows in splitter.split(vectors, strata):
+    for fit_rows, score_rows in _splits(codebook, codes, folds, seed):
         heads = fit_heads(codebook, vectors[fit_rows], [codes[i] for i in fit_rows], setting)
         for i, row in zip(score_rows, score_vectors(heads, vectors[score_rows])):
+            scores[i] = row
+    return scores
+
+
+def out_of_fold_word_scores(codebook: Codebook, texts: Sequence[str], codes: Sequence[Codes],
+                            setting: Setting, folds: int, seed: int) -> list[dict[str, float]]:
+    """The same for word heads, their vocabulary and idf fitted on the other folds too."""
+    scores: list[dict[str, float]] = [{} for _ in codes]
+    for fit_rows, score_rows in _splits(codebook, codes, folds, seed):
+        words = WordFeatures.fit([texts[i] for i in fit_rows])
+        heads = fit_heads(codebook, words.transform([texts[i] for i in fit_rows]),
+                          [codes[i] for i in fit_rows], setting)
+        features = words.transform([texts[i] for i in score_rows])
+        for i, row in zip(score_rows, score_vectors(heads, features)):
             scores[i] = row
     return scores
 
@@ -126,28 +177,41 @@ class SettingReport:
     macro_f1: float
 
 
-def choose_setting(codebook: Codebook, vectors: numpy.ndarray, codes: Sequence[Codes],
-                   tune_rows: Sequence[int], options: HeadsOptions,
+def choose_setting(codebook: Codebook, vectors: numpy.ndarray, texts: Sequence[str],
+                   codes: Sequence[Codes], tune_rows: Sequence[int], options: HeadsOptions,
                    on_setting: Callable[[SettingReport], None] = lambda report: None,
                    ) -> tuple[SettingReport, list[dict[str, float]], list[SettingReport]]:
     """The setting whose out-of-fold scores, at thresholds tuned on them, give the best
-    mean macro-F1 on the tuning rows; with those scores and every setting's report."""
+    mean macro-F1 on the tuning rows; with those scores and every setting's report. Each
+    sentence and word head setting is cross-validated once, and their scores blended."""
+    sentence: dict[Setting, list[dict[str, float]]] = {}
+    word: dict[Setting, list[dict[str, float]]] = {}
     reports, best, best_scores = [], None, []
-    for regularization in options.regularization:
-        for balanced in options.weightings:
-            setting = Setting(regularization, balanced)
-            scores = out_of_fold_scores(codebook, vectors, codes, setting, options.folds,
-                                        options.seed)
-            tune_scores = [scores[i] for i in tune_rows]
-            tune_codes = [codes[i] for i in tune_rows]
-            thresholds = tune_thresholds(codebook, tune_scores, tune_codes)
-            metrics = tier_metrics(codebook, tune_codes,
-                                   [decide(codebook, s, thresholds) for s in tune_scores])
-            report = SettingReport(setting, thresholds, metrics, overall_f1(metrics))
-            reports.append(report)
-            on_setting(report)
-            if best is None or report.macro_f1 > best.macro_f1:
-                best, best_scores = report, scores
+    tune_codes = [codes[i] for i in tune_rows]
+    for words in options.word_regularization:
+        for regularization in options.regularization:
+            for balanced in options.weightings:
+                setting = Setting(regularization, balanced, words)
+                alone = Setting(regularization, balanced)
+                if alone not in sentence:
+                    sentence[alone] = out_of_fold_sentence_scores(codebook, vectors, codes, alone,
+                                                       options.folds, options.seed)
+                scores = sentence[alone]
+                if words is not None:
+                    if setting.for_words() not in word:
+                        word[setting.for_words()] = out_of_fold_word_scores(
+                            codebook, texts, codes, setting.for_words(), options.folds,
+                            options.seed)
+                    scores = blend(scores, word[setting.for_words()])
+                tune_scores = [scores[i] for i in tune_rows]
+                thresholds = tune_thresholds(codebook, tune_scores, tune_codes)
+                metrics = tier_metrics(codebook, tune_codes,
+                                       [decide(codebook, s, thresholds) for s in tune_scores])
+                report = SettingReport(setting, thresholds, metrics, overall_f1(metrics))
+                reports.append(report)
+                on_setting(report)
+                if best is None or report.macro_f1 > best.macro_f1:
+                    best, best_scores = report, scores
     assert best is not None
     return best, best_scores, reports
 
@@ -161,6 +225,7 @@ def train_heads(
     tune_on: Sequence[str | Path] = (),
     options: HeadsOptions = HeadsOptions(),
     cache: EmbeddingCache | None = None,
+    name: str | None = None,
     on_warning: Callable[[str], None] = lambda message: None,
     on_encode: Callable[[int, int], None] = lambda done, total: None,
     on_setting: Callable[[SettingReport], None] = lambda report: None,
@@ -194,7 +259,7 @@ def train_heads(
     vectors = (cache or EmbeddingCache()).embed(encoder, texts, encoded)
     encode_seconds = time.perf_counter() - encode_started
     codes = [ex.codes for ex in examples]
-    best, scores, reports = choose_setting(codebook, vectors, codes, tune_rows, options,
+    best, scores, reports = choose_setting(codebook, vectors, texts, codes, tune_rows, options,
                                            on_setting)
     tune_scores = [scores[i] for i in tune_rows]
     tune_codes = [codes[i] for i in tune_rows]
@@ -203,12 +268,13 @@ def train_heads(
                                tune_codes, options.seed)
     heads = nlp.add_pipe(HEADS, config={"encoder": options.encoder,
                                         "max_length": options.max_length})
-    heads.set_heads(fit_heads(codebook, vectors, codes, best.setting))
+    fitted = FittedHeads.fit(codebook, vectors, texts, codes, best.setting)
+    heads.set_heads(fitted.heads, fitted.word_heads, fitted.words)
     nlp.add_pipe("themekit", config={"codebook": codebook_reference(codebook),
                                      "thresholds": best.thresholds})
     card = _card(codebook, data, options, best, reports, by_policy, examples, tune_rows,
                  warnings, encode_seconds, started)
-    save_model(nlp, card, output)
+    card = save_model(nlp, card, Path(output), name)
     return TrainResult(output, card, warnings)
 
 
@@ -244,7 +310,7 @@ def _card(codebook: Codebook, data: Any, options: HeadsOptions, best: SettingRep
         "seed": options.seed,
         "folds": options.folds,
         "setting": {"regularization": best.setting.regularization,
-                    "balanced": best.setting.balanced},
+                    "balanced": best.setting.balanced, "words": best.setting.words},
         "thresholds": best.thresholds,
         "cv_metrics": {
             "settings": [{"setting": r.setting.describe(), "tiers": r.tiers,
