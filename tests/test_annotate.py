@@ -345,10 +345,14 @@ def test_outputs_get_the_mode_of_any_new_file(tmp_path):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
 
 
-def test_sigterm_leaves_no_partial_files(tmp_path):
-    """A scheduler's `kill` must clean up like Ctrl-C does."""
+@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129),
+                                        (signal.SIGINT, 130)])
+def test_a_stopped_run_leaves_no_partial_files(tmp_path, stop, code):
+    """A scheduler's `kill`, a closed terminal (SIGHUP) and Ctrl-C (SIGINT, exit 130 as shells
+    expect) all clean up: no hidden .partial file is left behind."""
     themekit = Path(sys.executable).parent / "themekit"
-    proc = subprocess.Popen([str(themekit), "annotate", "-", "-o", str(tmp_path / "out.jsonl")],
+    proc = subprocess.Popen([str(themekit), "annotate", "-", "-o", str(tmp_path / "out.jsonl"),
+                             "--rules-only"],
                             stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     proc.stdin.write(b'{"text": "I vent to it"}\n')
     proc.stdin.flush()  # stdin stays open: annotate waits for more
@@ -356,9 +360,31 @@ def test_sigterm_leaves_no_partial_files(tmp_path):
     while not list(tmp_path.glob(".out.jsonl.*.partial")) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert list(tmp_path.glob(".out.jsonl.*.partial")), "annotate never started writing"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    proc.send_signal(stop)
+    assert proc.wait(timeout=60) == code
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_output_named_like_a_spreadsheet_is_refused(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n')
+    for name in ("out.csv", "OUT.TSV", "out.xlsx"):
+        result = run(src, "-o", tmp_path / name)
+        assert result.exit_code == 2
+        assert "annotate writes JSONL" in result.output and "csv-matrix" in result.output
+        assert not (tmp_path / name).exists()
+
+
+def test_ctrl_c_exits_130_and_says_so(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("themekit.annotate.annotate_file", interrupted)
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n')
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 130 and "interrupted" in result.output
+    assert "Aborted" not in result.output
 
 
 def test_csv_input_with_custom_fields(tmp_path):

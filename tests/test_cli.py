@@ -90,3 +90,17 @@ def test_two_outputs_to_stdout_are_refused(tmp_path, args, said):
     result = CliRunner().invoke(main, [arg.format(**paths) for arg in args])
     assert result.exit_code == 1
     assert said in " ".join(result.output.split())
+
+
+def test_the_progress_bar_shows_the_rate_and_the_time_left():
+    from types import SimpleNamespace
+
+    from rich.progress import TimeRemainingColumn
+
+    from themekit.cli import RateColumn, _progress
+
+    columns = _progress().columns
+    assert any(isinstance(c, RateColumn) for c in columns)
+    assert any(isinstance(c, TimeRemainingColumn) for c in columns)
+    assert str(RateColumn().render(SimpleNamespace(speed=1234.4))) == "1,234/s"
+    assert str(RateColumn().render(SimpleNamespace(speed=None))) == ""  # no estimate yet

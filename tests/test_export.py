@@ -104,6 +104,18 @@ def test_matrix_from_sheet_derives_parents_and_skips_uncoded(tmp_path, mh):
     assert rows[0]["risk.crisis"] == "1" and rows[0]["attitude"] == "mixed"
 
 
+def test_matrix_guards_ids_a_spreadsheet_would_run_as_formulas(tmp_path, mh):
+    from themekit.io import unguard_formula
+
+    coded = tmp_path / "c.jsonl"
+    coded.write_text("".join(json.dumps(coded_record(i, "personal_use", "positive", [], []))
+                             + "\n" for i in ["=1+2", "@SUM(A1)", "plain"]), encoding="utf-8")
+    export_matrix(coded, mh, str(tmp_path / "m.csv"))
+    ids = [row["id"] for row in read_csv(tmp_path / "m.csv")]
+    assert ids == ["'=1+2", "'@SUM(A1)", "plain"]
+    assert [unguard_formula(i) for i in ids] == ["=1+2", "@SUM(A1)", "plain"]
+
+
 @pytest.mark.parametrize("ref", ["other@2", "llm-mental-health@0"])
 def test_matrix_rejects_a_record_from_another_codebook(tmp_path, mh, ref):
     record = coded_record("a", "personal_use", "positive", [], [])

@@ -170,6 +170,23 @@ def test_word_heads_blend_with_the_sentence_heads_and_survive_saving(codebook, t
         component.set_heads(fitted.heads, fitted.word_heads)
 
 
+def test_the_same_heads_save_to_the_same_bytes(codebook, tmp_path, monkeypatch):
+    """A rebuilt model with the same weights keeps its sha256, the identity records carry
+    (zip members written by name get a fixed 1980 time stamp, not the clock's)."""
+    import time
+
+    vectors, codes = separable(codebook)
+    heads = spacy.blank("en").add_pipe(HEADS)
+    heads.set_heads(fit_heads(codebook, vectors, codes, Setting(1.0, False)))
+    heads.to_disk(tmp_path / "a")
+    monkeypatch.setattr(time, "time", lambda: 2e9)  # saved in 2033
+    heads.to_disk(tmp_path / "b")
+    first, second = (tmp_path / "a" / "heads.npz"), (tmp_path / "b" / "heads.npz")
+    assert first.read_bytes() == second.read_bytes()
+    with numpy.load(first) as arrays:
+        assert numpy.array_equal(arrays["attitude.weights"], heads.heads[1].weights)
+
+
 def test_untrained_heads_say_how_to_train_them():
     nlp = spacy.blank("en")
     nlp.add_pipe(HEADS)

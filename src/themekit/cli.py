@@ -8,6 +8,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -38,6 +39,9 @@ class ThemekitGroup(click.Group):
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
                               soft_wrap=True)
             sys.exit(1)
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
+            err_console.print("interrupted", highlight=False)
+            sys.exit(128 + signal.SIGINT)  # 130, as shells expect of Ctrl-C
 
 
 @click.group(cls=ThemekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,12 +55,14 @@ def main() -> None:
       themekit report coded.jsonl
     """
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        for stop in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop, _exit_on_signal)
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """`kill` (or a scheduler's time limit) unwinds like Ctrl-C: half-written outputs are
-    removed and earlier ones kept, instead of .partial files left behind."""
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """`kill` (or a scheduler's time limit) and SIGHUP (a closed terminal, a dropped SSH
+    session) unwind like Ctrl-C: half-written outputs are removed and earlier ones kept,
+    instead of .partial files left behind."""
     sys.exit(128 + signum)
 
 
@@ -155,6 +161,10 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
     from themekit.annotate import StrictModeError, annotate_file
     from themekit.pipeline import build_pipeline, describe_system
 
+    if Path(output).suffix.lower() in {".csv", ".tsv", ".xlsx"}:
+        raise click.UsageError(f"-o {output}: annotate writes JSONL (one coded record a line); "
+                               "name it .jsonl, then `themekit export CODED --format "
+                               "csv-matrix` gives a spreadsheet of the codes")
     if rules_only and (model or quantize):
         raise click.UsageError(f"--rules-only codes without a model; drop "
                                f"{'--model' if model else '--quantize'}")

@@ -453,11 +453,29 @@ def _token_pattern_error(tokens: Any) -> str | None:
 
     if not isinstance(tokens, list) or not tokens:
         return "expected a non-empty list of token dicts"
+    for token in tokens:
+        for key in token if isinstance(token, dict) else ():
+            hint = _token_key_hint(key)
+            if hint:
+                return hint
     try:
         Matcher(Vocab(), validate=True).add("check", [tokens])
     except (ValueError, TypeError, KeyError, re.error) as exc:  # re.error: a bad REGEX value
         return " ".join(str(exc).split())
     return None
+
+
+def _token_key_hint(key: Any) -> str | None:
+    """`unknown token key 'LOWR'; did you mean 'LOWER'?` for a key spaCy's Matcher does not
+    know (its own message says only "Extra inputs are not permitted")."""
+    from spacy.schemas import TokenPattern
+
+    known = [field.upper() for field in TokenPattern.model_fields] + ["_"]
+    if not isinstance(key, str) or key.upper() in known:
+        return None
+    close = difflib.get_close_matches(key.upper(), known, n=1)
+    return (f"unknown token key '{key}'; " + (f"did you mean '{close[0]}'?" if close
+                                                else f"known: {', '.join(known)}"))
 
 
 def _check_references(

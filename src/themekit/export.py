@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from themekit.codebook import Code, Codebook, Tier
-from themekit.io import AtomicWriter, InputError
+from themekit.io import AtomicWriter, InputError, guard_formula
 from themekit.sheets import read_sheet
 
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -67,7 +67,7 @@ def export_matrix(coded: str | Path, codebook: Codebook, output: str,
             for tier in codebook.tiers:
                 value = item.codes[tier.id]
                 assigned |= codebook.with_ancestors([value] if isinstance(value, str) else value)
-            out.writerow([item.id,
+            out.writerow([guard_formula(item.id),
                           *(int(c in assigned) for c in codebook.codes),
                           *(item.codes[t] for t in exclusive),
                           *(int(f in item.flags) for f in codebook.detectors)])
