@@ -17,7 +17,7 @@ FOLDER = REPO / "codebooks" / "llm-mental-health"
 TRAIN_FILES = sorted(FOLDER.glob("train*.jsonl"))
 REAL = FOLDER / "train-real.jsonl"
 PARTS = {"part-random", "kw-privacy", "kw-oversight", "kw-generic", "kw-dependency",
-         "kw-mixed", "kw-crisis", "part-uncertain"}
+         "kw-mixed", "kw-crisis", "part-uncertain", "part-uncertain-2"}
 
 
 def rows(path):
