@@ -474,3 +474,53 @@ def test_real_corpus_every_line_accounted_for(shared_data, tmp_path):
     assert sum(1 for _ in out.open()) == summary.written
     personal = sum(r["themekit"]["codes"]["experience"] == "personal_use" for r in read_jsonl(out))
     assert 0 < personal < summary.written
+
+
+def test_compressed_input_is_read_by_its_magic_bytes(tmp_path):
+    import gzip
+
+    import zstandard
+
+    lines = b'{"id": "1", "text": "I vent to it every night"}\n{"id": "2", "text": "lol"}\n'
+    csv_text = b'id,text\n1,I vent to it every night\n2,lol\n'
+    inputs = {"c.jsonl.gz": gzip.compress(lines), "c.csv.gz": gzip.compress(csv_text),
+              "c.jsonl.zst": zstandard.ZstdCompressor().compress(lines),
+              "no-suffix": gzip.compress(lines)}  # known by its first bytes, not its name
+    for name, data in inputs.items():
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"{name}.out.jsonl"
+        result = run(tmp_path / name, "-o", out)
+        assert result.exit_code == 0, (name, result.output)
+        assert "read 2 · written 2 · rejected 0" in result.output, name
+        assert [r["id"] for r in read_jsonl(out)] == ["1", "2"]
+        assert read_jsonl(out)[0]["themekit"]["codes"]["experience"] == "personal_use"
+
+
+def test_other_binary_input_is_refused_in_one_line(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "comments.xlsx", "w") as archive:
+        archive.writestr("x.xml", "<x/>")
+    (tmp_path / "c.parquet").write_bytes(b"PAR1" + b"\0" * 20)
+    for name, said in (("comments.xlsx", "a zip archive (or an .xlsx workbook)"),
+                       ("c.parquet", "Parquet")):
+        result = run(tmp_path / name, "-o", tmp_path / "out.jsonl")
+        assert result.exit_code == 1
+        assert f"{name}: {said}, not JSONL or CSV" in result.output
+        assert not (tmp_path / "out.errors.jsonl").exists()
+
+
+def test_the_summary_warns_of_missing_and_repeated_ids(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "a", "text": "one"}, {"id": "a", "text": "two"}, {"text": "three"},
+        {"id": 7, "text": "four"}, {"id": "7", "text": "five: a string, another id"},
+        {"id": "a", "text": "six"}]), encoding="utf-8")
+    result = run(src, "-o", tmp_path / "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert "read 6 · written 6 · rejected 0" in result.output  # nothing is dropped
+    assert "1 record(s) without 'id'" in result.output
+    assert "2 record(s) repeat an earlier record's id (first: 'a', 'a')" in result.output
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text('{"id": "a", "text": "one"}\n{"id": "b", "text": "two"}\n')
+    assert "warning" not in run(clean, "-o", tmp_path / "c.jsonl").output

@@ -345,3 +345,14 @@ def test_a_calibration_of_another_system_is_flagged(coded, tmp_path):
     assert any("the calibration was measured on records coded by model x" in w for w in warnings)
     path.write_text(json.dumps({**data, "coded_by": {RULES_ONLY: 9}}))
     assert build_report(coded, calibration=path).warnings == []
+
+
+def test_the_report_warns_when_records_repeat_an_id(coded, tmp_path):
+    copies = tmp_path / "copies.jsonl"
+    copies.write_text(coded.read_text() * 3, encoding="utf-8")
+    report = build_report(copies)
+    assert report.n == 3 * len(TEXTS) and report.repeated_ids == 2 * len(TEXTS)
+    assert any(f"({len(TEXTS)} distinct comments)" in w and "too narrow" in w
+               for w in report.warnings)
+    assert report.to_json()["repeated_ids"] == 2 * len(TEXTS)
+    assert not any("repeat" in w for w in build_report(coded).warnings)

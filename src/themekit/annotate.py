@@ -7,6 +7,7 @@ as they come out. Every input line ends up in the output or in the errors file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,23 @@ class AnnotateSummary:
     errors_file: str = ""
     first_errors: list[str] = field(default_factory=list)
     removed_stale_errors: bool = False
+    without_id: int = 0
+    repeated_ids: int = 0
+    """Records whose id an earlier record already had: a report counting each as its own
+    comment would give intervals too narrow."""
+    first_repeated: list[str] = field(default_factory=list)
+
+    def id_warnings(self, id_field: str) -> list[str]:
+        """What the summary says about ids that cannot tell the records apart."""
+        out = []
+        if self.without_id:
+            out.append(f"{self.without_id} record(s) without '{id_field}': an evaluation or "
+                       "a later join cannot find them (see --id-field)")
+        if self.repeated_ids:
+            out.append(f"{self.repeated_ids} record(s) repeat an earlier record's id (first: "
+                       f"{', '.join(map(repr, self.first_repeated))}); a report would count "
+                       "each copy as another comment")
+        return out
 
     @property
     def balanced(self) -> bool:
@@ -76,7 +94,8 @@ def annotate_file(
     writer = AtomicWriter(output_path)
     try:
         records = read_records(input_path, text_field, fmt, id_field, max_length=nlp.max_length)
-        good = _good_records(records, summary, bad_writer, strict, on_record)
+        good = _checked_ids(_good_records(records, summary, bad_writer, strict, on_record),
+                            summary, id_field)
         for doc, record in nlp.pipe(((r.text, r) for r in good), as_tuples=True,
                                     batch_size=batch_size):
             coding = doc._.themekit.to_json()
@@ -107,6 +126,24 @@ def annotate_file(
             os.unlink(summary.errors_file)
             summary.removed_stale_errors = True
     return summary
+
+
+def _checked_ids(records: Iterator[Record], summary: AnnotateSummary,
+                 id_field: str) -> Iterator[Record]:
+    """Counts records without an id and records that repeat one (the ids seen are kept, a
+    few MB for a million records)."""
+    seen: set[str] = set()
+    for record in records:
+        item_id = record.data.get(id_field)
+        if item_id is None:
+            summary.without_id += 1
+        elif (key := json.dumps(item_id)) in seen:
+            summary.repeated_ids += 1
+            if len(summary.first_repeated) < 3:
+                summary.first_repeated.append(str(item_id))
+        else:
+            seen.add(key)
+        yield record
 
 
 def _good_records(

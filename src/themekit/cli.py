@@ -100,9 +100,12 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[], N
 
 
 def count_lines(path: str) -> int | None:
+    """Lines of an input file (decompressed), for a progress bar's total; None for stdin."""
     if path == "-":
         return None
-    with open(path, "rb") as handle:
+    from themekit.io import open_input
+
+    with open_input(path) as handle:
         return sum(1 for _ in handle)
 
 
@@ -138,7 +141,8 @@ def count_lines(path: str) -> int | None:
               help="Int8 dynamic quantization of the model's transformer (faster on CPU).")
 def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, id_field,
              errors_path, strict, redact, batch_size, combine, quantize):
-    """Code every comment in INPUT (JSONL or CSV, '-' for stdin) with a codebook.
+    """Code every comment in INPUT (JSONL or CSV, plain, .gz or .zst; '-' for stdin) with a
+    codebook.
 
     Rules and a model code together: the codebook's default model (the built-in codebook
     ships one, trained on hand-coded real comments), or --model, or rules alone with
@@ -181,6 +185,8 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
             raise click.ClickException(str(exc)) from exc
     for line in summary.first_errors:
         err_console.print(f"[yellow]rejected[/] {escape(line)}", highlight=False, soft_wrap=True)
+    for line in summary.id_warnings(id_field):
+        err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
     err_console.print(
         f"read {summary.read} · written {summary.written} · rejected {summary.rejected}"
         f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else "")

@@ -65,12 +65,53 @@ class InputError(ValueError):
     """Input that cannot be read at all (missing file, unknown format)."""
 
 
+COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+"""Magic bytes of the compressions read transparently: `comments.jsonl.gz`, `.csv.zst`."""
+OTHER_BINARY = {b"PK\x03\x04": "a zip archive (or an .xlsx workbook)", b"PAR1": "Parquet",
+                b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed",
+                b"SQLite format 3": "an SQLite database", b"%PDF": "a PDF"}
+
+
 def detect_format(path: str, given: str | None) -> Format:
     if given:
         if given not in ("jsonl", "csv"):
             raise InputError(f"unknown format {given!r}; use jsonl or csv")
         return given  # type: ignore[return-value]
-    return "csv" if str(path).lower().endswith(".csv") else "jsonl"
+    name = re.sub(r"\.(gz|zst)$", "", str(path).lower())
+    return "csv" if name.endswith(".csv") else "jsonl"
+
+
+def open_input(path: str) -> IO[bytes]:
+    """The bytes of an input file (or stdin for "-"), decompressed when its first bytes say
+    gzip or zstd, whatever its name; other binary formats are refused in one line instead of
+    being read as thousands of bad records."""
+    raw: IO[bytes] = sys.stdin.buffer if path == STDIO else open(path, "rb")
+    head = raw.peek(16)[:16] if hasattr(raw, "peek") else b""
+    name = "<stdin>" if path == STDIO else path
+    try:
+        kind = next((k for magic, k in COMPRESSED.items() if head.startswith(magic)), None)
+        if kind == "gzip":
+            import gzip
+
+            if path == STDIO:
+                return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+            raw.close()
+            return gzip.open(path, "rb")  # type: ignore[return-value]
+        if kind == "zstd":
+            try:
+                import zstandard
+            except ImportError:
+                raise InputError(f"{name}: zstd-compressed; install the zstd extra "
+                                 "(pip install 'themekit[zstd]') or decompress it") from None
+            return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
+        other = next((k for magic, k in OTHER_BINARY.items() if head.startswith(magic)), None)
+        if other:
+            raise InputError(f"{name}: {other}, not JSONL or CSV (optionally .gz or .zst)")
+    except BaseException:
+        if path != STDIO:
+            raw.close()
+        raise
+    return raw
 
 
 def read_records(
@@ -83,7 +124,7 @@ def read_records(
     fmt_ = detect_format(path, fmt)
     if path != STDIO and not Path(path).is_file():
         raise InputError(f"{path}: no such file")
-    stream = sys.stdin.buffer if path == STDIO else open(path, "rb")
+    stream = open_input(path)
     read = _read_csv if fmt_ == "csv" else _read_jsonl
     try:
         for record in read(stream, source, text_field, id_field):

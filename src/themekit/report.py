@@ -68,6 +68,9 @@ class Report:
     accuracy: dict[str, str] = field(default_factory=dict)
     """What the card of a system's model records of its accuracy, when the card is known."""
     warnings: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    """The distinct ids seen (a record without one counts as distinct)."""
+    repeated_ids: int = 0
 
     def share(self, code: str) -> Share:
         return share(self.codes[code], self.n)
@@ -104,6 +107,7 @@ class Report:
             "exemplars": {code: [vars(e) for e in items] for code, items in self.exemplars.items()},
             "calibration": self.calibration,
             "corrected": {code: c.to_json() for code, c in self.corrected.items()},
+            "repeated_ids": self.repeated_ids,
             "coded_by": [{"system": label, "model": self.models[label], "comments": n,
                           "accuracy": self.accuracy.get(label)}
                          for label, n in self.coded_by.most_common()],
@@ -131,6 +135,11 @@ def build_report(
     leaf_pairs = {tier: _leaf_pairs(book, book.tier(tier)) for tier in report.pairs}
     for record in read_coded(path, book):
         _count(report, record, leaf_pairs)
+        item_id = record.data.get(id_field)
+        if item_id is not None:
+            key = json.dumps(item_id)
+            report.repeated_ids += key in report.ids
+            report.ids.add(key)
         picker.offer(book, record, text_field, id_field, str(path))
     if report.n == 0:
         raise InputError(f"{path}: no coded records")
@@ -191,6 +200,11 @@ def system_warnings(report: Report, calibrated_by: dict[str, int] | None) -> lis
     warnings = []
     if None in report.models.values() and not report.corrected:
         warnings.append(RULES_ONLY_WARNING)
+    if report.repeated_ids:
+        warnings.append(f"{report.repeated_ids} of the {report.n} records repeat an earlier "
+                        f"record's id ({report.n - report.repeated_ids} distinct comments): "
+                        "every share and interval counts each copy as another comment, so "
+                        "the intervals are too narrow; remove the copies first")
     if len(report.coded_by) > 1:
         warnings.append(f"the records were coded by {len(report.coded_by)} different systems; "
                         "their shares mix them")
