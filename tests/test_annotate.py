@@ -524,3 +524,23 @@ def test_the_summary_warns_of_missing_and_repeated_ids(tmp_path):
     clean = tmp_path / "clean.jsonl"
     clean.write_text('{"id": "a", "text": "one"}\n{"id": "b", "text": "two"}\n')
     assert "warning" not in run(clean, "-o", tmp_path / "c.jsonl").output
+
+
+def test_a_killed_runs_partial_file_is_removed_by_the_next_run(tmp_path):
+    """SIGKILL or a power cut leaves a hidden partial file: the next run writing the same
+    output removes it, but never the file of a run still writing."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # a pid now free
+    killed = tmp_path / f".out.jsonl.{dead}.k3x9.partial"
+    running = tmp_path / f".out.jsonl.{os.getpid()}.r7q2.partial"  # this process: alive
+    old_style = tmp_path / ".out.jsonl.abc123.partial"  # no pid, untouched for two days
+    fresh_old_style = tmp_path / ".out.jsonl.def456.partial"
+    for path in (killed, running, old_style, fresh_old_style):
+        path.write_text("half a record")
+    os.utime(old_style, (time.time() - 2 * 86400,) * 2)
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "fine"}\n')
+    assert run(src, "-o", tmp_path / "out.jsonl").exit_code == 0
+    assert not killed.exists() and not old_style.exists()
+    assert running.exists() and fresh_old_style.exists()
+    assert read_jsonl(tmp_path / "out.jsonl")[0]["id"] == 1

@@ -136,6 +136,7 @@ def test_render_shows_text_codes_and_definitions(sheet, layout, mh):
     assert "[x] therapeutic_value" in screen  # toggled in the focused themes tier
     assert mh.codes["privacy"].definition[:40] in screen
     assert "■ personal_use" in screen
+    assert "one-code tier: then moves to the next tier" in " ".join(screen.split())
 
 
 def test_run_coder_saves_each_item_and_resumes(sheet, mh):

@@ -148,8 +148,9 @@ def render(state: CoderState, layout: Layout) -> RenderableType:
         parts.append(_section_view(section, state.draft.get(section.id), number == state.focus,
                                    layout.codebook))
     keys = Text("keys: ", style="dim")
-    keys.append("1-9 pick/toggle in the highlighted tier · Tab/↓ ↑ change tier · "
-                "n save+next · b back · s skip · q quit", style="dim")
+    keys.append("1-9 pick (one-code tier: then moves to the next tier) or toggle (several "
+                "codes) · Tab/↓ ↑ change tier · n save+next · b back · s skip · q quit",
+                style="dim")
     parts.append(keys)
     if state.message:
         parts.append(Text(state.message, style="yellow"))

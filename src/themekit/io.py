@@ -18,6 +18,7 @@ import re
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,6 +357,48 @@ def current_umask() -> int:
     return mask
 
 
+STALE_PARTIAL_SECONDS = 24 * 3600
+"""A partial file with no writer's pid in its name (an older themekit's) counts as stale
+when nothing has written to it for this long."""
+
+
+def remove_stale_partials(target: Path) -> list[Path]:
+    """Remove the partial files an earlier run writing `target` left behind when it was
+    killed outright (SIGKILL, a power cut): those whose writer's process no longer runs.
+    A run still writing the same output keeps its file."""
+    removed = []
+    for partial in target.parent.glob(f".{glob_escape(target.name)}.*.partial"):
+        pid = partial.name[len(target.name) + 2:].split(".", 1)[0]
+        stale = (not _process_alive(int(pid)) if pid.isdigit()
+                 else _age_seconds(partial) > STALE_PARTIAL_SECONDS)
+        if stale:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+                removed.append(partial)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _age_seconds(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 class AtomicWriter:
     """Write lines to `path` via a temporary file, renamed over `path` on `commit()`.
 
@@ -380,7 +423,9 @@ class AtomicWriter:
             target = Path(self.path)
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fd, self._tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                remove_stale_partials(target)
+                fd, self._tmp = tempfile.mkstemp(dir=target.parent,
+                                                 prefix=f".{target.name}.{os.getpid()}.",
                                                  suffix=".partial")
             except OSError as exc:  # a read-only place, a file where a folder should be
                 raise InputError(f"{path}: cannot write here ({exc.strerror})") from exc
