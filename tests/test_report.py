@@ -100,8 +100,32 @@ def test_group_by_must_be_an_exclusive_tier(coded):
     assert build_report(coded, by="attitude").groups["neutral"] > 0
     with pytest.raises(ValueError, match="multi tier"):
         build_report(coded, by="themes")
-    with pytest.raises(ValueError, match="no tier 'nope'"):
+    with pytest.raises(ValueError, match=r"--by nope: neither a tier of llm-mental-health@1 "
+                       r"\(tiers: experience, attitude, themes\) nor a field of any record"):
         build_report(coded, by="nope")
+
+
+def test_group_by_any_field_of_the_records(coded, tmp_path, codings):
+    rows = [json.loads(line) for line in coded.read_text().splitlines()]
+    sources = ["app", "reddit", "app", None, "reddit", "app", 5, "app"]
+    for row, source in zip(rows, sources):
+        if source is not None:
+            row["source"] = source
+    by_source = tmp_path / "s.jsonl"
+    by_source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = build_report(by_source, by="source")
+    assert report.group_names() == ["app", "reddit", "(missing)", "5"]  # most frequent first
+    assert report.groups == Counter({"app": 4, "reddit": 2, "(missing)": 1, "5": 1})
+    use = [c.codes["experience"] == "personal_use" for c in codings]
+    app = [u for u, s in zip(use, sources) if s == "app"]
+    assert report.group_share("app", "personal_use").count == sum(app)
+    data = report.to_json()
+    assert set(data["groups"]) == {"app", "reddit", "(missing)", "5"}
+    assert set(data["groups"]["app"]["tiers"]) == {"experience", "attitude", "themes"}
+    assert "Shares by source" in render_markdown(report)
+    from themekit.html_report import render_html
+
+    assert "by source" in render_html(report)
 
 
 def test_cooccurrence_counts_leaf_pairs(coded, codings):

@@ -108,6 +108,9 @@ class Codebook:
         """`name@version`, written into every coded record."""
         return f"{self.name}@{self.version}"
 
+    def tier_ids(self) -> list[str]:
+        return [t.id for t in self.tiers]
+
     def tier(self, tier_id: str) -> Tier:
         try:
             return self._tiers_by_id[tier_id]

@@ -167,7 +167,7 @@ def _corrected_bar(label: str, c: CorrectedShare | None) -> Bar | None:
 
 def _groups_section(report: Report) -> str:
     book = report.codebook
-    groups = book.tier(report.by).codes
+    groups = report.group_names()
     colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
     parts = [_legend([(f"{g} (n={report.groups[g]:,})", colours[g]) for g in groups])]
     for tier in book.tiers:

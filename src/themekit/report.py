@@ -75,6 +75,13 @@ class Report:
     def share(self, code: str) -> Share:
         return share(self.codes[code], self.n)
 
+    def group_names(self) -> list[str]:
+        """The groups of `--by`: a tier's codes in codebook order, or a field's values, the
+        most frequent first."""
+        if self.by in self.codebook.tier_ids():
+            return list(self.codebook.tier(self.by).codes)
+        return sorted(self.groups, key=lambda g: (-self.groups[g], g))
+
     def group_share(self, group: str, code: str) -> Share:
         return share(self.by_group[group, code], self.groups[group])
 
@@ -95,7 +102,7 @@ class Report:
                 g: {"n": self.groups[g],
                     "tiers": {t.id: {c: self.group_share(g, c).to_json() for c in t.codes}
                               for t in _other_tiers(book, self.by)}}
-                for g in (book.tier(self.by).codes if self.by else ())
+                for g in (self.group_names() if self.by else ())
             },
             "cooccurrence": {
                 tier: [{"a": a, "b": b, "count": self.pairs[tier][a, b]}
@@ -143,6 +150,9 @@ def build_report(
         picker.offer(book, record, text_field, id_field, str(path))
     if report.n == 0:
         raise InputError(f"{path}: no coded records")
+    if by and by not in book.tier_ids() and set(report.groups) == {MISSING_GROUP}:
+        raise ValueError(f"--by {by}: neither a tier of {book.ref} (tiers: "
+                         f"{', '.join(book.tier_ids())}) nor a field of any record in {path}")
     report.exemplars = picker.result(book)
     report.accuracy = {label: text for label, model in report.models.items()
                        if (text := shipped_model_accuracy(book, model))}
@@ -235,12 +245,20 @@ def _group_tier(book: Codebook, by: str | None) -> str | None:
     try:
         tier = book.tier(by)
     except KeyError:
-        raise ValueError(f"--by: codebook {book.ref} has no tier {by!r} (tiers: "
-                         f"{', '.join(t.id for t in book.tiers)})") from None
+        return by  # a field of the records (source, rating...), checked once they are read
     if tier.kind != "exclusive":
         raise ValueError(f"--by: tier {by!r} is a multi tier; grouping needs an exclusive "
                          "tier, whose codes split the comments")
     return by
+
+
+MISSING_GROUP = "(missing)"
+
+
+def field_group(data: dict[str, Any], name: str) -> str:
+    """The group of a record under `--by FIELD`: the field's value as text."""
+    value = data.get(name)
+    return MISSING_GROUP if value is None or value == "" else clean_text(str(value))
 
 
 def _other_tiers(book: Codebook, by: str | None) -> list[Tier]:
@@ -258,7 +276,7 @@ def _count(report: Report, record: CodedRecord,
     assigned = [c for tier in report.codebook.tiers for c in _as_set(codes[tier.id])]
     report.codes.update(assigned)
     if report.by:
-        group = codes[report.by]
+        group = codes[report.by] if report.by in codes else field_group(record.data, report.by)
         report.groups[group] += 1
         report.by_group.update((group, c) for c in assigned)
     for tier_id, counter in report.pairs.items():
@@ -399,7 +417,7 @@ def _tier_table(report: Report, tier: Tier) -> PlainTable:
 
 def _group_table(report: Report) -> PlainTable:
     book = report.codebook
-    groups = book.tier(report.by).codes
+    groups = report.group_names()
     columns = ("code",) + tuple(f"{g} (n={report.groups[g]})" for g in groups) + (
         f"all (n={report.n})",)
     rows = []
