@@ -155,10 +155,32 @@ def test_sheet_fields_and_csv_round_trip(tmp_path, corpus, mh):
     CliRunner().invoke(main, ["sample", str(corpus), "-n", "6", "-o", str(jsonl), "--by",
                               "source"])
     row = json.loads(jsonl.read_text().splitlines()[0])
-    assert row == {"id": row["id"], "text": row["text"], "experience": None, "attitude": None,
-                   "themes": [], "flags": [], "coder": None}
+    assert row == {"id": row["id"], "text": row["text"], "source": row["source"],
+                   "experience": None, "attitude": None, "themes": [], "flags": [],
+                   "coder": None}  # the record's other fields stay, the stratum among them
     assert [it.id for it in items] == [json.loads(line)["id"]
                                        for line in jsonl.read_text().splitlines()]
+
+
+def test_keep_fields_chooses_the_context_a_sheet_keeps(tmp_path, mh):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"r{i}", "text": f"comment {i}", "rating": i,
+                                          "source": "app", "title": "a thread"}) + "\n"
+                              for i in range(5)), encoding="utf-8")
+    sheets = {}
+    for name, keep in (("all", []), ("some", ["--keep-fields", "rating, title"]),
+                       ("none", ["--keep-fields", ""])):
+        out = tmp_path / f"{name}.jsonl"
+        result = CliRunner().invoke(main, ["sample", str(corpus), "-n", "2", "-o", str(out),
+                                           *keep])
+        assert result.exit_code == 0, result.output
+        sheets[name] = [json.loads(line) for line in out.read_text().splitlines()]
+    base = {"id", "text", "experience", "attitude", "themes", "flags", "coder"}
+    assert set(sheets["all"][0]) == base | {"rating", "source", "title"}
+    assert set(sheets["some"][0]) == base | {"rating", "title"}
+    assert set(sheets["none"][0]) == base
+    assert [r["id"] for r in sheets["all"]] == [r["id"] for r in sheets["none"]]  # same draw
+    assert len(read_sheet(tmp_path / "all.jsonl", mh)) == 2  # still a valid sheet
 
 
 def test_a_sheet_with_or_without_a_byte_order_mark_is_read(tmp_path, corpus, mh):

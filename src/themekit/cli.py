@@ -619,6 +619,9 @@ def plugins():
               help="Coding sheet to write (CSV if it ends in .csv, else JSONL).")
 @click.option("--seed", default=0, show_default=True, help="Seed: the same seed draws the same ids.")
 @click.option("--by", help="Stratify by this field: proportional, at least one per value.")
+@click.option("--keep-fields", help="Fields of the corpus records to keep in the sheet, "
+              "comma-separated (default: every field, the coder's context and the stratum; "
+              "'' for none).")
 @click.option("--exclude", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Sheet, gold or coded file (JSONL, or CSV by extension) or id list (.txt, "
               "one id a line) whose ids are left out (already coded, held out). Repeatable.")
@@ -632,8 +635,8 @@ def plugins():
               help="Input format (default: by extension, .csv is CSV, anything else JSONL).")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
-def sample_command(corpus, size, output, seed, by, exclude, match, model, codebook, fmt,
-                   text_field, id_field):
+def sample_command(corpus, size, output, seed, by, keep_fields, exclude, match, model, codebook,
+                   fmt, text_field, id_field):
     """Draw N comments from CORPUS into a coding sheet for `themekit code`.
 
     The draw is reproducible: a comment's place in the order is a hash of the seed and its
@@ -644,6 +647,7 @@ def sample_command(corpus, size, output, seed, by, exclude, match, model, codebo
     Examples:
       themekit sample comments.jsonl -n 200 -o sheet.jsonl
       themekit sample comments.jsonl -n 200 -o sheet.csv --by source --seed 7
+      themekit sample comments.jsonl -n 200 -o sheet.jsonl --keep-fields source,rating
       themekit sample comments.jsonl -n 100 -o round2.jsonl --exclude sheet.jsonl
       themekit sample comments.jsonl -n 50 -o privacy.jsonl --match "privacy|my data|sold"
       themekit sample comments.jsonl -n 100 -o hard.jsonl --model models/mh --exclude gold.jsonl
@@ -659,8 +663,10 @@ def sample_command(corpus, size, output, seed, by, exclude, match, model, codebo
     book = load_codebook(codebook)
     nlp = build_pipeline(book, model) if model else None
     with progress_bar("scoring", None) if nlp else _no_progress() as advance:
+        keep = None if keep_fields is None else [f.strip() for f in keep_fields.split(",")
+                                                  if f.strip()]
         result = draw_sample(corpus, size, book, seed=seed, by=by, exclude=exclude,
-                             match=match, nlp=nlp,
+                             match=match, nlp=nlp, keep_fields=keep,
                              fmt=fmt, text_field=text_field, id_field=id_field, on_record=advance)
     write_sheet(output, result.items, book)
     for bad in result.bad[:5]:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,7 @@ def draw_sample(
     text_field: str = "text",
     id_field: str = "id",
     batch_size: int = 256,
+    keep_fields: Sequence[str] | None = None,
     on_record: Callable[[], None] | None = None,
 ) -> SampleResult:
     """Draw `n` comments from `corpus` as blank sheet items.
@@ -67,7 +68,8 @@ def draw_sample(
     coded); `match` (a regular expression, case-insensitive) keeps only comments whose
     text it finds, to enrich a sample for codes a random draw barely contains; `nlp` (a
     pipeline with a trained model) picks the most uncertain comments within each stratum
-    instead of random ones.
+    instead of random ones. Each item keeps its record's other fields (source, rating,
+    thread title: the coder's context and the stratum), or only `keep_fields`.
     """
     if n < 1:
         raise ValueError(f"sample size must be at least 1, got {n}")
@@ -104,12 +106,20 @@ def draw_sample(
 
     records = dict(pool)
     items = [
-        blank_item(rid, records[rid].text, codebook, line=records[rid].line)
+        blank_item(rid, records[rid].text, codebook, line=records[rid].line,
+                   data=_context(records[rid].data, keep_fields, text_field))
         for rid in sorted(chosen, key=keys.__getitem__)
     ]
     strata = {s: (len(groups[s]), allocation[s]) for s in sorted(groups)} if by else {}
     kept = {i.id: margins[i.id] for i in items} if margins else {}
     return SampleResult(items, len(pool), excluded, bad, strata, kept, unmatched)
+
+
+def _context(data: dict[str, Any], keep: Sequence[str] | None,
+             text_field: str) -> dict[str, Any]:
+    """The fields of a record a sheet item keeps beside its id, text and codes."""
+    names = [k for k in data if k != text_field] if keep is None else keep
+    return {k: data[k] for k in names if k in data and k != text_field}
 
 
 def _compile_match(match: str | None) -> re.Pattern[str] | None:

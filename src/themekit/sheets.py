@@ -65,12 +65,14 @@ class SheetItem:
         return row
 
 
-def blank_item(record_id: str, text: str, codebook: Codebook, line: int = 0) -> SheetItem:
-    """A sheet item with nothing coded yet: exclusive tiers null, multi tiers empty."""
+def blank_item(record_id: str, text: str, codebook: Codebook, line: int = 0,
+               data: dict[str, Any] | None = None) -> SheetItem:
+    """A sheet item with nothing coded yet: exclusive tiers null, multi tiers empty; `data`
+    holds the record's context fields, written beside them."""
     codes: dict[str, TierValue] = {
         t.id: (() if t.kind == "multi" else None) for t in codebook.tiers
     }
-    return SheetItem(line=line, id=record_id, text=text, codes=codes)
+    return SheetItem(line=line, id=record_id, text=text, codes=codes, data=dict(data or {}))
 
 
 def leaf_codes(codebook: Codebook, codes: Iterable[str]) -> tuple[str, ...]:
