@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from themekit.annotate import annotate_file
 from themekit.cli import main
+from themekit.io import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,6 +27,19 @@ def run(*args, input=None, model=False):
     files, which the model does not change, and rules only skips loading the encoder)."""
     rules_only = [] if model else ["--rules-only"]
     return CliRunner().invoke(main, ["annotate", *map(str, args), *rules_only], input=input)
+
+
+def interrupt_at(n):
+    """An `on_record` callback that presses Ctrl-C at the n-th record."""
+    seen = 0
+
+    def count():
+        nonlocal seen
+        seen += 1
+        if seen == n:
+            raise KeyboardInterrupt
+
+    return count
 
 
 def read_jsonl(path):
@@ -319,16 +333,8 @@ def test_interrupted_run_keeps_the_previous_output(tmp_path, nlp):
     src.write_text("".join(json.dumps({"text": f"comment {i}"}) + "\n" for i in range(50)))
     out = tmp_path / "out.jsonl"
     out.write_text("previous complete run\n")
-    seen = 0
-
-    def interrupt():
-        nonlocal seen
-        seen += 1
-        if seen == 10:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        annotate_file(nlp, str(src), str(out), on_record=interrupt, batch_size=4)
+        annotate_file(nlp, str(src), str(out), on_record=interrupt_at(10), batch_size=4)
     assert out.read_text() == "previous complete run\n"
     assert not list(tmp_path.glob(".out.jsonl.*"))
 
@@ -544,3 +550,77 @@ def test_a_killed_runs_partial_file_is_removed_by_the_next_run(tmp_path):
     assert not killed.exists() and not old_style.exists()
     assert running.exists() and fresh_old_style.exists()
     assert read_jsonl(tmp_path / "out.jsonl")[0]["id"] == 1
+
+
+def mixed_input(path, n=300):
+    """Good records with bad lines among them, as a corpus has."""
+    lines = []
+    for i in range(n):
+        lines.append(json.dumps({"id": f"r{i}", "text": f"I vent to it, night {i}"}) if i % 7
+                     else '{"id": "broken", "text": ')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_resume_continues_an_interrupted_run_to_the_same_output(tmp_path, nlp):
+    src = mixed_input(tmp_path / "in.jsonl")
+    whole = tmp_path / "whole.jsonl"
+    annotate_file(nlp, str(src), str(whole), batch_size=16)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        annotate_file(nlp, str(src), str(out), batch_size=16, on_record=interrupt_at(137),
+                      resume=True)
+    assert not out.exists()
+    checkpoint = tmp_path / "out.jsonl.checkpoint"
+    assert 0 < len(checkpoint.read_text().splitlines()) < 137
+    with open(checkpoint, "a", encoding="utf-8") as handle:
+        handle.write('{"id": "r999", "text": "torn by a ki')  # a kill mid-line
+    summary = annotate_file(nlp, str(src), str(out), batch_size=16, resume=True)
+    assert summary.resumed > 0 and summary.balanced
+    assert (summary.read, summary.rejected) == (300, 43)
+    assert out.read_text() == whole.read_text()  # the same records, in the same order
+    assert (tmp_path / "out.errors.jsonl").read_text() == \
+        (tmp_path / "whole.errors.jsonl").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.jsonl", "out.errors.jsonl", "out.jsonl", "whole.errors.jsonl", "whole.jsonl"]
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(tmp_path, nlp):
+    src = mixed_input(tmp_path / "in.jsonl", n=40)
+
+    def stop():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        annotate_file(nlp, str(src), str(tmp_path / "out.jsonl"), on_record=stop, resume=True)
+    with pytest.raises(InputError, match="made by a run with another redact"):
+        annotate_file(nlp, str(src), str(tmp_path / "out.jsonl"), redact=True, resume=True)
+    src.write_text(src.read_text() + '{"id": "new", "text": "added later"}\n')
+    with pytest.raises(InputError, match="another bytes, mtime_ns"):
+        annotate_file(nlp, str(src), str(tmp_path / "out.jsonl"), resume=True)
+
+
+def test_resume_from_the_command_line_after_a_kill(tmp_path):
+    """The CLI end to end: a run killed outright (SIGKILL) is continued by the same command."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": f"I vent to it {i} " * 20}) + "\n"
+                           for i in range(20000)), encoding="utf-8")
+    themekit = Path(sys.executable).parent / "themekit"
+    command = [str(themekit), "annotate", str(src), "-o", str(tmp_path / "out.jsonl"),
+               "--rules-only", "--resume", "--batch-size", "32"]
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, cwd=tmp_path)
+    checkpoint = tmp_path / "out.jsonl.checkpoint"
+    deadline = time.monotonic() + 120
+    while (not checkpoint.exists() or checkpoint.stat().st_size < 100_000) \
+            and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=60)
+    if not checkpoint.exists():
+        pytest.skip("the run finished before it could be killed")
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "resumed:" in done.stderr and "read 20000 · written 20000" in done.stderr
+    ids = [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").open()]
+    assert ids == list(range(20000))
+    assert not checkpoint.exists()

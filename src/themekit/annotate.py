@@ -12,12 +12,13 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from spacy.language import Language
 
 from themekit.coded import CODED_KEY
-from themekit.io import (STDIO, AtomicWriter, BadRecord, Record, read_records,
-                         refuse_overwriting)
+from themekit.io import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, InputError, Record,
+                         read_records, refuse_overwriting)
 from themekit.redaction import redact_coding, redact_text
 
 
@@ -39,6 +40,8 @@ class AnnotateSummary:
     """Records whose id an earlier record already had: a report counting each as its own
     comment would give intervals too narrow."""
     first_repeated: list[str] = field(default_factory=list)
+    resumed: int = 0
+    """Records an interrupted run had already written, continued from its checkpoints."""
 
     def id_warnings(self, id_field: str) -> list[str]:
         """What the summary says about ids that cannot tell the records apart."""
@@ -82,20 +85,36 @@ def annotate_file(
     batch_size: int = 256,
     on_record: Callable[[], None] | None = None,
     protected: Mapping[str, str] | None = None,
+    resume: bool = False,
 ) -> AnnotateSummary:
     """Code every record of `input_path` and write coded JSONL to `output_path`.
     `protected` names other files the outputs must not replace (role to path: the
-    codebook files)."""
+    codebook files). With `resume`, both files are written through checkpoints beside
+    them that an interruption keeps, and a later run with `resume` continues from them,
+    giving the same output as one uninterrupted run."""
     summary = AnnotateSummary(output=output_path,
                               errors_file=errors_path or default_errors_path(output_path))
     refuse_overwriting({"output": output_path, "errors file": summary.errors_file},
                        {"input": input_path, **(protected or {})})
-    bad_writer = AtomicWriter(summary.errors_file)
-    writer = AtomicWriter(output_path)
+    if resume:
+        run = _run_settings(nlp, input_path, text_field, id_field, fmt, redact)
+        _check_checkpoint(output_path, run)
+        bad_writer: AtomicWriter | CheckpointWriter = CheckpointWriter(summary.errors_file)
+        writer: AtomicWriter | CheckpointWriter = CheckpointWriter(output_path)
+        Path(f"{writer.checkpoint}.json").write_text(json.dumps(run) + "\n", encoding="utf-8")
+        summary.resumed = len(writer.done) + len(bad_writer.done)
+    else:
+        bad_writer = AtomicWriter(summary.errors_file)
+        writer = AtomicWriter(output_path)
     try:
         records = read_records(input_path, text_field, fmt, id_field, max_length=nlp.max_length)
+        if resume:
+            done_bad = {json.loads(line)["line"] for line in bad_writer.done}
+            records = _skip_written_bad(records, done_bad, summary, on_record)
         good = _checked_ids(_good_records(records, summary, bad_writer, strict, on_record),
                             summary, id_field)
+        if resume:
+            good = _skip_written_good(good, len(writer.done), summary, on_record)
         for doc, record in nlp.pipe(((r.text, r) for r in good), as_tuples=True,
                                     batch_size=batch_size):
             coding = doc._.themekit.to_json()
@@ -110,11 +129,13 @@ def annotate_file(
                 on_record()
     except BaseException:
         # neither file is replaced, so the errors file beside the output still describes it
-        # (--strict names its bad record in the exception)
-        writer.discard()
-        bad_writer.discard()
+        # (--strict names its bad record in the exception); --resume keeps its checkpoints
+        for out in (writer, bad_writer):
+            out.pause() if isinstance(out, CheckpointWriter) else out.discard()
         raise
     writer.commit()
+    if resume:
+        Path(f"{output_path}.checkpoint.json").unlink(missing_ok=True)
     if summary.rejected:
         bad_writer.commit()
     else:
@@ -126,6 +147,60 @@ def annotate_file(
             os.unlink(summary.errors_file)
             summary.removed_stale_errors = True
     return summary
+
+
+def _run_settings(nlp: Language, input_path: str, text_field: str, id_field: str,
+                  fmt: str | None, redact: bool) -> dict[str, Any]:
+    """What a checkpoint must have been made with to be continued: the same input file
+    (path, size, modification time), fields, format, redaction and coding system."""
+    from themekit.pipeline import describe_system
+
+    if input_path == STDIO:
+        raise InputError("--resume needs an input file: stdin cannot be read again")
+    stat = os.stat(input_path)
+    return {"input": os.path.realpath(input_path), "bytes": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns, "text_field": text_field, "id_field": id_field,
+            "format": fmt, "redact": redact, "system": describe_system(nlp)}
+
+
+def _check_checkpoint(output_path: str, run: dict[str, Any]) -> None:
+    state = Path(f"{os.path.realpath(output_path)}.checkpoint.json")
+    if not state.is_file():
+        return
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    changed = sorted(k for k in run if saved.get(k) != run[k])
+    if changed:
+        raise InputError(f"{output_path}.checkpoint: made by a run with another "
+                         f"{', '.join(changed)}; continuing it would mix two runs' records. "
+                         "Delete the .checkpoint files beside the output to start again")
+
+
+def _skip_written_bad(records: Iterator[Record | BadRecord], done: set[int],
+                      summary: AnnotateSummary,
+                      on_record: Callable[[], None] | None) -> Iterator[Record | BadRecord]:
+    """Bad records an interrupted run already wrote to the errors checkpoint, counted."""
+    for record in records:
+        if isinstance(record, BadRecord) and record.line in done:
+            summary.read += 1
+            summary.rejected += 1
+            if on_record:
+                on_record()
+            continue
+        yield record
+
+
+def _skip_written_good(records: Iterator[Record], done: int, summary: AnnotateSummary,
+                       on_record: Callable[[], None] | None) -> Iterator[Record]:
+    """The first `done` good records, which the output checkpoint already holds coded (the
+    output keeps the input's order), counted as written."""
+    for record in records:
+        if done:
+            done -= 1
+            summary.written += 1
+            if on_record:
+                on_record()
+            continue
+        yield record
 
 
 def _checked_ids(records: Iterator[Record], summary: AnnotateSummary,

@@ -129,6 +129,9 @@ def count_lines(path: str) -> int | None:
               help="Where bad records go (default: beside OUTPUT, coded.jsonl -> "
               "coded.errors.jsonl). Must not be INPUT or OUTPUT.")
 @click.option("--strict", is_flag=True, help="Stop with exit code 1 at the first bad record.")
+@click.option("--resume", is_flag=True,
+              help="Write through checkpoints beside the outputs (OUTPUT.checkpoint) that an "
+              "interruption keeps; the same command again continues where it stopped.")
 @click.option("--redact", is_flag=True,
               help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] "
               "[@USER] (and what plugin detectors mark with redact_as); offsets follow.")
@@ -140,7 +143,7 @@ def count_lines(path: str) -> int | None:
 @click.option("--quantize", is_flag=True,
               help="Int8 dynamic quantization of the model's transformer (faster on CPU).")
 def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, id_field,
-             errors_path, strict, redact, batch_size, combine, quantize):
+             errors_path, strict, resume, redact, batch_size, combine, quantize):
     """Code every comment in INPUT (JSONL or CSV, plain, .gz or .zst; '-' for stdin) with a
     codebook.
 
@@ -156,6 +159,7 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
     Examples:
       themekit annotate comments.jsonl -o coded.jsonl
       themekit annotate comments.jsonl -o coded.jsonl --rules-only
+      themekit annotate big.jsonl.gz -o coded.jsonl --resume   # again after an interruption
       themekit annotate comments.csv -o coded.jsonl --text-field body --redact
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
       themekit annotate comments.jsonl -o model-only.jsonl --model models/mh --combine model
@@ -180,6 +184,7 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
                 nlp, input_path, output, errors_path=errors_path, text_field=text_field,
                 id_field=id_field, fmt=fmt, strict=strict, redact=redact,
                 batch_size=batch_size, on_record=advance, protected=_codebook_files(codebook),
+                resume=resume,
             )
         except StrictModeError as exc:
             raise click.ClickException(str(exc)) from exc
@@ -191,6 +196,8 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
         f"read {summary.read} · written {summary.written} · rejected {summary.rejected}"
         f" → {summary.output}" + (f" (errors: {summary.errors_file})" if summary.rejected else "")
         + f"; coded by {describe_system(nlp)}"
+        + (f" (resumed: {summary.resumed} records were already done)" if summary.resumed
+           else "")
         + (f" (removed {summary.errors_file}, an earlier run's errors)"
            if summary.removed_stale_errors else ""),
         highlight=False, soft_wrap=True, markup=False,

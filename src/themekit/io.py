@@ -357,6 +357,16 @@ def current_umask() -> int:
     return mask
 
 
+def write_json_line(stream: IO[str], obj: dict[str, Any]) -> None:
+    """One JSON record and a newline, UTF-8 as written: a lone surrogate ("\ud83d" from a cut
+    emoji) is valid JSON but not UTF-8, so that record is written with escapes, as it came
+    in (the write is all or nothing)."""
+    try:
+        stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    except UnicodeEncodeError:
+        stream.write(json.dumps(obj) + "\n")
+
+
 STALE_PARTIAL_SECONDS = 24 * 3600
 """A partial file with no writer's pid in its name (an older themekit's) counts as stale
 when nothing has written to it for this long."""
@@ -432,12 +442,7 @@ class AtomicWriter:
             self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
 
     def write_json(self, obj: dict[str, Any]) -> None:
-        try:
-            self.stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        except UnicodeEncodeError:
-            # a lone surrogate ("\ud83d" from a cut emoji) is valid JSON but not UTF-8:
-            # the record is written with escapes, as it came in (the write is all or nothing)
-            self.stream.write(json.dumps(obj) + "\n")
+        write_json_line(self.stream, obj)
 
     def commit(self) -> None:
         if self._tmp is None:
@@ -478,6 +483,56 @@ class AtomicWriter:
             self.commit()
         else:
             self.discard()
+
+
+class CheckpointWriter:
+    """Write lines to `path` through a visible checkpoint beside it (`PATH.checkpoint`),
+    for runs that can be resumed (`annotate --resume`).
+
+    Opening it again continues the checkpoint an interrupted run left: a last line cut off
+    by a kill is dropped, and `done` holds the complete lines already there. `commit()`
+    renames the checkpoint over `path`; `pause()` (an interruption) keeps it to resume from;
+    `discard()` removes it.
+    """
+
+    def __init__(self, path: str) -> None:
+        if path == STDIO or is_special_file(path):
+            raise InputError(f"{path}: --resume needs an output file, to keep a checkpoint "
+                             "beside it")
+        self.path = os.path.realpath(path)
+        self.checkpoint = f"{self.path}.checkpoint"
+        self.done: list[str] = []
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if os.path.exists(self.checkpoint):
+                with open(self.checkpoint, "rb") as handle:
+                    data = handle.read()
+                complete = data[: data.rfind(b"\n") + 1]
+                self.done = complete.decode("utf-8").splitlines()
+                with open(self.checkpoint, "wb") as handle:  # without a torn last line
+                    handle.write(complete)
+            self.stream: IO[str] = open(self.checkpoint, "a", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write here ({exc.strerror})") from exc
+
+    def write_json(self, obj: dict[str, Any]) -> None:
+        write_json_line(self.stream, obj)
+
+    def commit(self) -> None:
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.chmod(self.checkpoint, 0o666 & ~current_umask())
+        os.replace(self.checkpoint, self.path)
+
+    def pause(self) -> None:
+        self.stream.flush()
+        self.stream.close()
+
+    def discard(self) -> None:
+        self.stream.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.checkpoint)
 
 
 def read_jsonl(
