@@ -105,14 +105,19 @@ def test_group_by_must_be_an_exclusive_tier(coded):
         build_report(coded, by="nope")
 
 
-def test_group_by_any_field_of_the_records(coded, tmp_path, codings):
+def with_field(coded, path, name, values):
+    """A copy of a coded file with field `name` set per record (None: left out)."""
     rows = [json.loads(line) for line in coded.read_text().splitlines()]
+    for row, value in zip(rows, values):
+        if value is not None:
+            row[name] = value
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_group_by_any_field_of_the_records(coded, tmp_path, codings):
     sources = ["app", "reddit", "app", None, "reddit", "app", 5, "app"]
-    for row, source in zip(rows, sources):
-        if source is not None:
-            row["source"] = source
-    by_source = tmp_path / "s.jsonl"
-    by_source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    by_source = with_field(coded, tmp_path / "s.jsonl", "source", sources)
     report = build_report(by_source, by="source")
     assert report.group_names() == ["app", "reddit", "(missing)", "5"]  # most frequent first
     assert report.groups == Counter({"app": 4, "reddit": 2, "(missing)": 1, "5": 1})
@@ -380,3 +385,17 @@ def test_the_report_warns_when_records_repeat_an_id(coded, tmp_path):
                for w in report.warnings)
     assert report.to_json()["repeated_ids"] == 2 * len(TEXTS)
     assert not any("repeat" in w for w in build_report(coded).warnings)
+
+
+def test_group_by_the_month_of_a_date_field(coded, tmp_path):
+    dates = ["2024-03-09T10:00:00Z", "2024-01-31", "2024-03-01", None, "March 2024",
+             "2023-12-24 08:00", "2024-01-02", "2024-03-15"]
+    dated = with_field(coded, tmp_path / "d.jsonl", "created", dates)
+    report = build_report(dated, by="created:month")
+    assert report.group_names() == ["2023-12", "2024-01", "2024-03", "(missing)",
+                                    "(not a date)"]  # in time order, then the rest
+    assert report.groups["2024-03"] == 3 and report.groups["2024-01"] == 2
+    assert build_report(dated, by="created:year").group_names() == [
+        "2023", "2024", "(missing)", "(not a date)"]
+    with pytest.raises(ValueError, match="--by updated:month: neither a tier"):
+        build_report(dated, by="updated:month")

@@ -339,8 +339,8 @@ def _train_finetune(train_paths, output, book, texts_path, dev_path, base, epoch
 @click.option("--codebook", "-c", default=None,
               help="Codebook name or YAML path (default: the one named in the records).")
 @click.option("--by", help="Exclusive tier whose codes split the comments into groups, or a "
-              "field of the records whose values do (source, rating...; default: the first "
-              "exclusive tier).")
+              "field of the records whose values do (source, rating...; FIELD:month, :year "
+              "or :day for the period of an ISO date; default: the first exclusive tier).")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]),
               help="Output format (default: table).")
 @click.option("--output", "-o", type=click.Path(allow_dash=True, dir_okay=False),
@@ -369,6 +369,7 @@ def report_command(coded_path, codebook, by, fmt, output, html_path, calibration
       themekit report coded.jsonl
       themekit report coded.jsonl --by experience --redact
       themekit report coded.jsonl --by source
+      themekit report coded.jsonl --by created_at:month
       themekit report coded.jsonl --format markdown -o report.md
       themekit report coded.jsonl --format json -o report.json
       themekit report coded.jsonl --html report.html --redact --model-card models/mh/themekit-model.json

@@ -77,9 +77,11 @@ class Report:
 
     def group_names(self) -> list[str]:
         """The groups of `--by`: a tier's codes in codebook order, or a field's values, the
-        most frequent first."""
+        most frequent first, or a date field's periods in time order."""
         if self.by in self.codebook.tier_ids():
             return list(self.codebook.tier(self.by).codes)
+        if self.by and self.by.rsplit(":", 1)[-1] in DATE_PERIODS:  # periods in time order
+            return sorted(self.groups, key=lambda g: (g.startswith("("), g))
         return sorted(self.groups, key=lambda g: (-self.groups[g], g))
 
     def group_share(self, group: str, code: str) -> Share:
@@ -255,10 +257,26 @@ def _group_tier(book: Codebook, by: str | None) -> str | None:
 MISSING_GROUP = "(missing)"
 
 
+UNDATED_GROUP = "(not a date)"
+DATE_PERIODS = {"year": 4, "month": 7, "day": 10}
+"""`--by FIELD:month` groups by the first characters of an ISO 8601 date (2024-03-09...)."""
+ISO_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
 def field_group(data: dict[str, Any], name: str) -> str:
-    """The group of a record under `--by FIELD`: the field's value as text."""
-    value = data.get(name)
-    return MISSING_GROUP if value is None or value == "" else clean_text(str(value))
+    """The group of a record under `--by FIELD`: the field's value as text; under
+    `--by FIELD:month` (or `:year`, `:day`) the period of the ISO date in it."""
+    field_name, _, period = name.rpartition(":") if name.rsplit(":", 1)[-1] in DATE_PERIODS \
+        else (name, "", "")
+    value = data.get(field_name)
+    if value is None or value == "":
+        return MISSING_GROUP
+    if not period:
+        return clean_text(str(value))
+    text = str(value).strip()
+    width = DATE_PERIODS[period]
+    match = ISO_DATE.match(text)
+    return text[:width] if match and len(match.group()) >= width else UNDATED_GROUP
 
 
 def _other_tiers(book: Codebook, by: str | None) -> list[Tier]:
