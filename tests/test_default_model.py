@@ -44,6 +44,14 @@ def test_the_builtin_codebook_registers_its_shipped_model():
     assert size <= 10 * 1024 * 1024, f"the shipped model is {size / 2**20:.1f} MB"
 
 
+def test_the_shipped_model_holds_no_comment_text(tmp_path):
+    """Real comments enter the project as ids and labels: the model's vocabulary is a blank
+    pipeline's, never the strings spaCy saw while the comments were coded in training."""
+    spacy.blank("en").to_disk(tmp_path / "blank")
+    strings = srsly.read_json(SHIPPED / "vocab" / "strings.json")
+    assert strings == srsly.read_json(tmp_path / "blank" / "vocab" / "strings.json")
+
+
 def test_the_component_codes_with_the_default_model_unless_rules_only(default_nlp):
     doc = default_nlp(TEXTS[0])
     coding = doc._.themekit

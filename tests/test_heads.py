@@ -249,6 +249,10 @@ def test_trained_heads_load_with_spacy_and_code_comments(heads_model):
     assert [s["setting"] for s in card["cv_metrics"]["settings"]] == [
         "C=1, unweighted", "C=1, balanced", "C=1, unweighted, words C=10",
         "C=1, balanced, words C=10"]
+    blank = spacy.blank("en")
+    blank.to_disk(root / "blank")
+    assert (root / "a" / "vocab" / "strings.json").read_text() == \
+        (root / "blank" / "vocab" / "strings.json").read_text()  # no word of its comments
     assert nlp(text)._.themekit.model == model_identity(root / "a")  # its records name it
     assert nlp(text)._.themekit.model["name"] == "a"
     assert card["peak_rss_mb"] > 0 and card["encoding_seconds"] >= 0

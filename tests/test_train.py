@@ -415,6 +415,9 @@ def test_trained_model_loads_with_spacy_and_carries_thresholds(trained):
     assert set(card["dev_metrics"]["by_combine_policy_crossfit"]) == {"rules", "model", "either",
                                                              "model_unless_veto"}
     assert card["versions"]["spacy"] == spacy.__version__
+    spacy.blank("en").vocab.to_disk(model_dir.parent / "blank-vocab")
+    assert srsly.read_json(model_dir / "vocab" / "strings.json") == srsly.read_json(
+        model_dir.parent / "blank-vocab" / "strings.json")  # no word of the training texts
     doc = nlp("I talk to my replika every night when I feel lonely")
     coding = doc._.themekit
     assert coding.codes["experience"] in ("personal_use", "no_personal_use")

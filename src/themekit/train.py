@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy
+import spacy
 from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from spacy.language import Language
@@ -745,7 +746,10 @@ def save_model(nlp: Language, card: dict[str, Any], output: Path,
     earlier = partial.with_suffix(".earlier")
     try:
         os.chmod(partial, 0o777 & ~current_umask())  # mkdtemp makes it private (0700)
-        nlp.to_disk(partial)
+        # not the vocab it has: spaCy keeps every string it has seen, so that would hold the
+        # words of the training comments, which are shared by id and never as text
+        nlp.to_disk(partial, exclude=["vocab"])
+        spacy.blank(nlp.lang).vocab.to_disk(partial / "vocab")
         write_card(partial, card)
         if output.exists():
             os.rename(output, earlier)
