@@ -69,7 +69,7 @@ def bare_forward(texts: list[str], model_dir: str) -> float:
 
     from themekit.encoder import encoder_path
 
-    base = model_base(model_dir)
+    base = model_card(model_dir)["base_model"]
     base = base.get("path") or encoder_path(base["name"])
     tokenizer = AutoTokenizer.from_pretrained(base, use_fast=True)
     transformer = AutoModel.from_pretrained(base).eval()
@@ -83,15 +83,13 @@ def bare_forward(texts: list[str], model_dir: str) -> float:
     return time.perf_counter() - start
 
 
-def model_base(model: str) -> dict:
-    """The base encoder a model card names (the default model's, for DEFAULT)."""
-    from themekit.codebook import load_codebook
+def model_card(model: str) -> dict:
+    """The card of a model folder, or of the codebook's shipped model for DEFAULT."""
     from themekit.model_card import read_card
     from themekit.plugins import registered_codebooks
 
-    if model == DEFAULT:
-        model = registered_codebooks()[load_codebook("llm-mental-health").name].model
-    return read_card(model)["base_model"]
+    return read_card(registered_codebooks()["llm-mental-health"].model if model == DEFAULT
+                     else model)
 
 
 def annotate_seconds(model: str, slice_path: str, quantize: bool, batch_size: int) -> float:
@@ -150,12 +148,7 @@ def main() -> None:
     if not CORPUS.is_file():
         print(f"skipped: {CORPUS} not found (the shared data sits beside the repository)")
         return
-    from themekit.codebook import load_codebook
-    from themekit.model_card import read_card
-    from themekit.plugins import registered_codebooks
-
-    card = read_card(registered_codebooks()[load_codebook("llm-mental-health").name].model
-                     if args.model == DEFAULT else args.model)
+    card = model_card(args.model)
     with tempfile.TemporaryDirectory() as tmp:
         slice_path = Path(tmp) / "slice.jsonl"
         n = write_slice(CORPUS, slice_path, args.slice)

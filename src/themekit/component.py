@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import srsly
 from spacy.language import Language
@@ -228,13 +228,13 @@ class ThemekitComponent:
         return tuple(self._codebook.codes) if self._codebook else ()
 
     def __call__(self, doc: Doc) -> Doc:
-        return self._code(doc, None)
+        return self._code(doc, self._model_scores([doc])[0])
 
     def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
         """Codes documents in batches, so the default model encodes a batch at a time."""
         for batch in minibatch(stream, size=batch_size):
-            for doc, scores in zip(batch, self._default_scores(batch)):
-                yield self._code(doc, scores)
+            for doc, scored in zip(batch, self._model_scores(batch)):
+                yield self._code(doc, scored)
 
     def quantize(self) -> None:
         """Int8 dynamic quantization of the default model's encoder (CPU inference)."""
@@ -255,21 +255,28 @@ class ThemekitComponent:
                 self.quantize()
         return self._default
 
-    def _default_scores(self, docs: list[Doc]) -> list[dict[str, float] | None]:
-        """Default-model scores for the documents that have no earlier component's."""
-        todo = [i for i, doc in enumerate(docs) if not self._pipeline_scores(doc)]
-        out: list[dict[str, float] | None] = [None] * len(docs)
+    def _model_scores(self, docs: list[Doc]) -> list[ModelScores | None]:
+        """Per document, the model scores its rules combine with, or None for rules alone:
+        an earlier component's `doc.cats`, else the default model's, run once for all the
+        documents that need it."""
+        if self.rules_only:
+            return [None] * len(docs)
+        out: list[ModelScores | None] = []
+        codes = self.codebook.codes
+        for doc in docs:
+            scores = {c: doc.cats[c] for c in codes if c in doc.cats} if doc.cats else {}
+            out.append(ModelScores(scores, self.pipeline_model, self.thresholds)
+                       if scores else None)
+        todo = [i for i, scored in enumerate(out) if scored is None]
         default = self.default_model() if todo else None
         if default is not None:
-            for i, scores in zip(todo, default.heads.score_texts([docs[i].text for i in todo])):
-                out[i] = scores
+            thresholds = {**default.thresholds, **self.thresholds}
+            texts = [docs[i].text for i in todo]
+            for i, scores in zip(todo, default.heads.score_texts(texts)):
+                out[i] = ModelScores(scores, default.identity, thresholds)
         return out
 
-    def _pipeline_scores(self, doc: Doc) -> dict[str, float]:
-        codes = self.codebook.codes
-        return {c: doc.cats[c] for c in codes if c in doc.cats} if doc.cats else {}
-
-    def _code(self, doc: Doc, default_scores: dict[str, float] | None) -> Doc:
+    def _code(self, doc: Doc, scored: ModelScores | None) -> Doc:
         codebook = self.codebook
         if doc.cats and (done := doc._.themekit) is not None and done.codebook == codebook.ref:
             # coded already (nlp(doc) twice): its doc.cats now hold this component's own
@@ -280,19 +287,8 @@ class ThemekitComponent:
         with shared_columns(doc):  # one read of the token attributes for every finder
             evidence_spans, risk_spans = finders.find(doc)
         evidence = finders.evidence_by_code(evidence_spans)
-        model_scores: dict[str, float] = {}
-        model: dict[str, Any] | None = None
-        thresholds = self.thresholds
-        if not self.rules_only:
-            model_scores = self._pipeline_scores(doc)
-            model = self.pipeline_model if model_scores else None
-            if not model_scores and (default_scores is not None
-                                     or (default_scores := self._default_scores([doc])[0])):
-                default = self.default_model()
-                model_scores, model = default_scores, default.identity
-                thresholds = {**default.thresholds, **self.thresholds}
-        if model_scores:
-            outcome = self._outcome(evidence, model_scores, thresholds)
+        if scored is not None:
+            outcome = self._outcome(evidence, scored.scores, scored.thresholds)
         else:
             outcome = finders.rules_only_outcome(
                 tuple(sorted((code, e.score, e.vetoed) for code, e in evidence.items()))
@@ -308,7 +304,7 @@ class ThemekitComponent:
             evidence=[{**_span_json(s, "code", "pattern"),
                        "assigned": s.label_ in outcome.provenance} for s in evidence_spans],
             risks=[_span_json(s, "flag") for s in risk_spans],
-            model=dict(model) if model else None,
+            model=dict(scored.model) if scored else None,
             **outcome.copy(evidence),
         )
         return doc
@@ -358,6 +354,14 @@ class ThemekitComponent:
         saved = srsly.msgpack_loads(data)[CODEBOOK_FILE]
         self._set_codebook(parse_codebook(saved, source=f"{self.name} (from bytes)"))
         return self
+
+
+class ModelScores(NamedTuple):
+    """A document's model scores, the model they come from and the thresholds for them."""
+
+    scores: dict[str, float]
+    model: dict[str, Any]
+    thresholds: dict[str, float]
 
 
 @dataclass
