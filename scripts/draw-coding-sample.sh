@@ -30,7 +30,7 @@ draw kw-crisis 40 "\b(suicid\w*|self[- ]?harm\w*|kill (myself|me)|end (my life|i
 #     --seed 2026 --exclude "$reserved" --exclude codebooks/llm-mental-health/coding/assignment.jsonl
 # Round 3, uncertainty sampling again: 600 comments nearest a threshold under the shipped
 # default model trained on the 2,232 items of the rounds above (codebooks/llm-mental-health/
-# model at commit 163a9d1), split in file order into eight batches of 75 (coders 13-20):
+# model at commit 486a056), split in file order into eight batches of 75 (coders 13-20):
 #   themekit sample "$corpus" -n 600 -o part-uncertain-2.jsonl \
 #     --model codebooks/llm-mental-health/model --by source --seed 2027 \
 #     --exclude "$reserved" --exclude codebooks/llm-mental-health/coding/assignment.jsonl
