@@ -18,7 +18,8 @@ from spacy.language import Language
 
 from themekit.coded import CODED_KEY
 from themekit.io import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, InputError, Record,
-                         read_records, refuse_overwriting)
+                         output_encoding, read_records, refuse_overwriting,
+                         require_output_support)
 from themekit.redaction import redact_coding, redact_text
 
 
@@ -61,14 +62,18 @@ class AnnotateSummary:
 
 
 def default_errors_path(output: str) -> str:
-    """`coded.jsonl` -> `coded.errors.jsonl`; for stdout, `themekit-errors.jsonl` here.
+    """`coded.jsonl` (or `coded.jsonl.gz`, `coded.parquet`) -> `coded.errors.jsonl`; for
+    stdout, `themekit-errors.jsonl` here.
 
     Written only when a record is rejected and the run completes; a clean run removes an
     earlier run's file, so the errors file beside an output always describes it."""
     if output == STDIO:
         return "themekit-errors.jsonl"
     path = Path(output)
-    return str(path.with_name(f"{path.stem}.errors.jsonl"))
+    stem = path.stem
+    if output_encoding(output) in ("gzip", "zstd"):  # coded.jsonl.gz -> coded
+        stem = Path(stem).stem
+    return str(path.with_name(f"{stem}.errors.jsonl"))
 
 
 def annotate_file(
@@ -87,7 +92,8 @@ def annotate_file(
     protected: Mapping[str, str] | None = None,
     resume: bool = False,
 ) -> AnnotateSummary:
-    """Code every record of `input_path` and write coded JSONL to `output_path`.
+    """Code every record of `input_path` and write coded JSONL to `output_path` (gzip,
+    zstd or Parquet when its name ends in .gz, .zst or .parquet).
     `protected` names other files the outputs must not replace (role to path: the
     codebook files). With `resume`, both files are written through checkpoints beside
     them that an interruption keeps, and a later run with `resume` continues from them,
@@ -96,6 +102,8 @@ def annotate_file(
                               errors_file=errors_path or default_errors_path(output_path))
     refuse_overwriting({"output": output_path, "errors file": summary.errors_file},
                        {"input": input_path, **(protected or {})})
+    for path in (output_path, summary.errors_file):
+        require_output_support(path)
     if resume:
         run = _run_settings(nlp, input_path, text_field, id_field, fmt, redact)
         _check_checkpoint(output_path, run)

@@ -100,11 +100,16 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[], N
 
 
 def count_lines(path: str) -> int | None:
-    """Lines of an input file (decompressed), for a progress bar's total; None for stdin."""
+    """Lines (or Parquet rows) of an input file, decompressed, for a progress bar's total;
+    None for stdin."""
     if path == "-":
         return None
-    from themekit.io import open_input
+    from themekit.io import detect_format, open_input
 
+    if detect_format(path, None) == "parquet":
+        from themekit.parquet import parquet_row_count
+
+        return parquet_row_count(path)
     with open_input(path) as handle:
         return sum(1 for _ in handle)
 
@@ -113,7 +118,8 @@ def count_lines(path: str) -> int | None:
 @click.argument("input_path", metavar="INPUT",
                 type=click.Path(exists=True, allow_dash=True, dir_okay=False))
 @click.option("--output", "-o", required=True, type=click.Path(allow_dash=True, dir_okay=False),
-              help="Coded JSONL to write ('-' for stdout).")
+              help="Coded JSONL to write ('-' for stdout); .jsonl.gz or .jsonl.zst compresses "
+              "it, .parquet writes Parquet (columns per tier, the themekit object as JSON).")
 @codebook_option
 @click.option("--model", "-m", type=click.Path(exists=True, file_okay=False),
               help="A model directory from `themekit train` (default: the codebook's own "
@@ -121,8 +127,9 @@ def count_lines(path: str) -> int | None:
 @click.option("--rules-only", is_flag=True,
               help="Code with the codebook's rules alone: no model, no encoder to load "
               "(thousands of comments a second).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
-              help="Input format (default: by extension, .csv is CSV, anything else JSONL).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]),
+              help="Input format (default: .csv is CSV, .parquet or a file starting like one "
+              "Parquet, anything else JSONL).")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False),
@@ -144,8 +151,8 @@ def count_lines(path: str) -> int | None:
               help="Int8 dynamic quantization of the model's transformer (faster on CPU).")
 def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, id_field,
              errors_path, strict, resume, redact, batch_size, combine, quantize):
-    """Code every comment in INPUT (JSONL or CSV, plain, .gz or .zst; '-' for stdin) with a
-    codebook.
+    """Code every comment in INPUT (JSONL or CSV, plain, .gz or .zst, or Parquet; '-' for
+    stdin) with a codebook.
 
     Rules and a model code together: the codebook's default model (the built-in codebook
     ships one, trained on hand-coded real comments), or --model, or rules alone with
@@ -161,6 +168,7 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
       themekit annotate comments.jsonl -o coded.jsonl --rules-only
       themekit annotate big.jsonl.gz -o coded.jsonl --resume   # again after an interruption
       themekit annotate comments.csv -o coded.jsonl --text-field body --redact
+      themekit annotate comments.parquet -o coded.parquet   # pip install 'themekit[parquet]'
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
       themekit annotate comments.jsonl -o model-only.jsonl --model models/mh --combine model
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh --quantize
@@ -170,9 +178,9 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
     from themekit.pipeline import build_pipeline, describe_system
 
     if Path(output).suffix.lower() in {".csv", ".tsv", ".xlsx"}:
-        raise click.UsageError(f"-o {output}: annotate writes JSONL (one coded record a line); "
-                               "name it .jsonl, then `themekit export CODED --format "
-                               "csv-matrix` gives a spreadsheet of the codes")
+        raise click.UsageError(f"-o {output}: annotate writes JSONL (one coded record a line) "
+                               "or Parquet; name it .jsonl or .parquet, then `themekit export "
+                               "CODED --format csv-matrix` gives a spreadsheet of the codes")
     if rules_only and (model or quantize):
         raise click.UsageError(f"--rules-only codes without a model; drop "
                                f"{'--model' if model else '--quantize'}")
@@ -492,8 +500,9 @@ def codebook_check(path):
 @click.option("--output", "-o", default="-", show_default=True,
               type=click.Path(allow_dash=True, dir_okay=False),
               help="File to write ('-' for stdout).")
-@click.option("--input-format", "fmt", type=click.Choice(["jsonl", "csv"]),
-              help="CORPUS format (default: by extension, .csv is CSV, anything else JSONL).")
+@click.option("--input-format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]),
+              help="CORPUS format (default: .csv is CSV, .parquet or a file starting like one "
+              "Parquet, anything else JSONL).")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
 def codebook_lint(path, corpus, coded_path, broad, overlap, snippets, out_fmt, output, fmt,
@@ -639,8 +648,9 @@ def plugins():
               help="Trained model: draw the comments whose code scores sit nearest their "
               "thresholds (uncertainty sampling) instead of random ones.")
 @codebook_option
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]),
-              help="Input format (default: by extension, .csv is CSV, anything else JSONL).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]),
+              help="Input format (default: .csv is CSV, .parquet or a file starting like one "
+              "Parquet, anything else JSONL).")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the comment.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the record id.")
 def sample_command(corpus, size, output, seed, by, keep_fields, exclude, match, model, codebook,

@@ -1,9 +1,11 @@
-"""Readers and writers: JSONL/CSV records with line numbers, error records, atomic output.
+"""Readers and writers: JSONL/CSV/Parquet records with line numbers, error records, atomic
+output.
 
 Every input record comes out of `read_records` as either a `Record` or a `BadRecord`, so a
-caller can account for each one. Writers write to a temporary file beside the target and
-rename it only when the run completes: an interrupted run never leaves a truncated file
-that looks finished.
+caller can account for each one. Writers write plain JSONL to a temporary file beside the
+target and move it into place only when the run completes, compressed or converted as the
+target's name asks (`.gz`, `.zst`, `.parquet`): an interrupted run never leaves a truncated
+file that looks finished.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
-Format = Literal["jsonl", "csv"]
+Format = Literal["jsonl", "csv", "parquet"]
+FORMATS = ("jsonl", "csv", "parquet")
 CSV_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
 """Python's csv module refuses cells over 131,072 characters by default; a comment's length
 is the pipeline's business (nlp.max_length), so the limit is lifted to what C allows."""
@@ -68,18 +71,32 @@ class InputError(ValueError):
 
 COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
 """Magic bytes of the compressions read transparently: `comments.jsonl.gz`, `.csv.zst`."""
-OTHER_BINARY = {b"PK\x03\x04": "a zip archive (or an .xlsx workbook)", b"PAR1": "Parquet",
+PARQUET_MAGIC = b"PAR1"
+OTHER_BINARY = {b"PK\x03\x04": "a zip archive (or an .xlsx workbook)",
                 b"BZh": "bzip2-compressed", b"\xfd7zXZ\x00": "xz-compressed",
                 b"SQLite format 3": "an SQLite database", b"%PDF": "a PDF"}
 
 
 def detect_format(path: str, given: str | None) -> Format:
+    """The format given, else by the name (.csv, .parquet), else by the first bytes (a
+    Parquet file by another name), else JSONL."""
     if given:
-        if given not in ("jsonl", "csv"):
-            raise InputError(f"unknown format {given!r}; use jsonl or csv")
+        if given not in FORMATS:
+            raise InputError(f"unknown format {given!r}; use {', '.join(FORMATS)}")
         return given  # type: ignore[return-value]
     name = re.sub(r"\.(gz|zst)$", "", str(path).lower())
-    return "csv" if name.endswith(".csv") else "jsonl"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith(".parquet") or _starts_with(path, PARQUET_MAGIC):
+        return "parquet"
+    return "jsonl"
+
+
+def _starts_with(path: str, magic: bytes) -> bool:
+    if path == STDIO or not os.path.isfile(path):
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(len(magic)) == magic
 
 
 def open_input(path: str) -> IO[bytes]:
@@ -106,6 +123,10 @@ def open_input(path: str) -> IO[bytes]:
                                  "(pip install 'themekit[zstd]') or decompress it") from None
             return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
         other = next((k for magic, k in OTHER_BINARY.items() if head.startswith(magic)), None)
+        if head.startswith(PARQUET_MAGIC):
+            other = "Parquet" + (", which cannot be read from a stream" if path == STDIO
+                                 else " (read as Parquet only when named .parquet or not "
+                                      "given another format)")
         if other:
             raise InputError(f"{name}: {other}, not JSONL or CSV (optionally .gz or .zst)")
     except BaseException:
@@ -119,16 +140,24 @@ def read_records(
     path: str, text_field: str = "text", fmt: str | None = None, id_field: str = "id",
     max_length: int | None = None,
 ) -> Iterator[Record | BadRecord]:
-    """Yield every record of a JSONL or CSV file (or stdin for "-"), good or bad, in order.
-    A text longer than `max_length` (a pipeline's `nlp.max_length`) is a bad record."""
+    """Yield every record of a JSONL, CSV or Parquet file (or stdin for "-"), good or bad,
+    in order; a Parquet row's "line" is its row number. A text longer than `max_length` (a
+    pipeline's `nlp.max_length`) is a bad record."""
     source = "<stdin>" if path == STDIO else path
-    fmt_ = detect_format(path, fmt)
     if path != STDIO and not Path(path).is_file():
         raise InputError(f"{path}: no such file")
-    stream = open_input(path)
-    read = _read_csv if fmt_ == "csv" else _read_jsonl
+    fmt_ = detect_format(path, fmt)
+    if fmt_ == "parquet":
+        if path == STDIO:
+            raise InputError("<stdin>: Parquet cannot be read from a stream (give the file's "
+                             "path)")
+        from themekit.parquet import require_pyarrow
+
+        require_pyarrow(path)
+    stream = open_input(path) if fmt_ != "parquet" else None
+    read = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt_]
     try:
-        for record in read(stream, source, text_field, id_field):
+        for record in read(stream or path, source, text_field, id_field):
             if max_length is not None and isinstance(record, Record) \
                     and len(record.text) > max_length:
                 record = BadRecord(source, record.line, text_field,
@@ -138,7 +167,7 @@ def read_records(
                                    record.data.get(id_field))
             yield record
     finally:
-        if path != STDIO:
+        if stream is not None and path != STDIO:
             stream.close()
 
 
@@ -282,6 +311,16 @@ def _read_csv(
         yield _check_record(row, source, line_no, text_field, id_field, lines.raw())
 
 
+def _read_parquet(
+    path: str, source: str, text_field: str, id_field: str
+) -> Iterator[Record | BadRecord]:
+    from themekit.parquet import parquet_rows
+
+    for row_no, row in enumerate(parquet_rows(path), start=1):
+        yield _check_record(row, source, row_no, text_field, id_field,
+                            json.dumps(row, ensure_ascii=False))
+
+
 def _check_record(
     data: Any, source: str, line_no: int, text_field: str, id_field: str, raw: str
 ) -> Record | BadRecord:
@@ -409,6 +448,77 @@ def _age_seconds(path: Path) -> float:
         return 0.0
 
 
+OUTPUT_ENCODINGS = {".gz": "gzip", ".zst": "zstd", ".parquet": "parquet"}
+"""How an output is stored, by the end of its name; anything else is plain JSONL."""
+
+
+def output_encoding(path: str) -> str | None:
+    return next((kind for suffix, kind in OUTPUT_ENCODINGS.items()
+                 if path.lower().endswith(suffix)), None)
+
+
+def require_output_support(path: str) -> None:
+    """Fail before any work when writing `path` needs an extra that is not installed."""
+    kind = output_encoding(path)
+    if kind == "parquet":
+        from themekit.parquet import require_pyarrow
+
+        require_pyarrow(path)
+    elif kind == "zstd":
+        try:
+            import zstandard  # noqa: F401
+        except ImportError:
+            raise InputError(f"{path}: zstd output needs the zstd extra (pip install "
+                             "'themekit[zstd]')") from None
+
+
+def publish(stream: IO[str], plain: str, target: str) -> None:
+    """Move the finished plain JSONL written through `stream` to `plain` into place as
+    `target`, compressed or converted as the target's name asks. The file is on disk before
+    the rename (or a power cut can leave the name on an empty file), and gets the mode any
+    new file would get (mkstemp's are private; 0644 under the usual umask)."""
+    stream.flush()
+    os.fsync(stream.fileno())
+    stream.close()
+    kind = output_encoding(target)
+    if kind:
+        encoded = _encode(plain, target, kind)
+        os.unlink(plain)
+        plain = encoded
+    os.chmod(plain, 0o666 & ~current_umask())
+    os.replace(plain, target)
+
+
+def _encode(plain: str, target: str, kind: str) -> str:
+    """A temporary file beside `target` holding `plain`'s records as `kind` stores them."""
+    directory, name = os.path.split(target)
+    fd, encoded = tempfile.mkstemp(dir=directory, prefix=f".{name}.{os.getpid()}.",
+                                   suffix=".partial")
+    try:
+        with open(plain, "rb") as source, os.fdopen(fd, "wb") as out:
+            if kind == "gzip":
+                import gzip
+                import shutil
+
+                with gzip.GzipFile(fileobj=out, mode="wb", filename="", mtime=0) as gz:
+                    shutil.copyfileobj(source, gz)
+            elif kind == "zstd":
+                import zstandard
+
+                zstandard.ZstdCompressor().copy_stream(source, out)
+            else:
+                from themekit.parquet import write_parquet
+
+                write_parquet(source, out)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(encoded)
+        raise
+    return encoded
+
+
 class AtomicWriter:
     """Write lines to `path` via a temporary file, renamed over `path` on `commit()`.
 
@@ -448,14 +558,7 @@ class AtomicWriter:
         if self._tmp is None:
             self._close_direct()
             return
-        # on disk before the rename, or a power cut can leave the name on an empty file
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
-        # mkstemp makes the file private (0600); a finished output gets the mode any new
-        # file would get (0644 under the usual umask), so colleagues can read it
-        os.chmod(self._tmp, 0o666 & ~current_umask())
-        os.replace(self._tmp, self.path)
+        publish(self.stream, self._tmp, self.path)
         self._tmp = None
 
     def discard(self) -> None:
@@ -519,11 +622,7 @@ class CheckpointWriter:
         write_json_line(self.stream, obj)
 
     def commit(self) -> None:
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
-        os.chmod(self.checkpoint, 0o666 & ~current_umask())
-        os.replace(self.checkpoint, self.path)
+        publish(self.stream, self.checkpoint, self.path)
 
     def pause(self) -> None:
         self.stream.flush()
@@ -538,12 +637,18 @@ class CheckpointWriter:
 def read_jsonl(
     path: str | Path, problems: list[str] | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Read a JSONL file of objects (gold files, coded files, sheets, training data).
+    """Read a JSONL file of objects (gold files, coded files, sheets, training data), plain,
+    .gz or .zst; a coded Parquet file from annotate is read as the JSONL it was made from.
 
     A bad line raises InputError with its file and line number, or, when a `problems` list
     is given, is recorded there and skipped, so that every problem can be reported at once.
     """
-    with open(path, "rb") as handle:
+    if detect_format(str(path), None) == "parquet":
+        from themekit.parquet import coded_parquet_rows
+
+        yield from enumerate(coded_parquet_rows(str(path)), start=1)
+        return
+    with open_input(str(path)) as handle:
         for line_no, raw_bytes in enumerate(handle, start=1):
             try:
                 raw = _decode_line(raw_bytes, line_no)
