@@ -154,10 +154,12 @@ def test_code_a_rule_assigns_against_its_requires_gives_way_to_the_default(tmp_p
     assert nlp("I use it, love it, hate it")._.themekit.codes["mood"] == "both"
 
 
-def test_negative_weight_pattern_vetoes_own_use(nlp):
-    assert nlp("I talk to ChatGPT every night")._.themekit.codes["experience"] == "personal_use"
-    homework = nlp("I talk to ChatGPT every night for my spanish homework")._.themekit
-    assert homework.codes["experience"] == "no_personal_use"
+def test_negative_weight_pattern_vetoes_its_code(nlp):
+    assert nlp("I vent to it a lot and it helped me")._.themekit.codes["attitude"] == "positive"
+    negated = nlp("I vent to it a lot but it never helped me")._.themekit
+    assert negated.codes["attitude"] != "positive"
+    assert {e["pattern"]: e["assigned"] for e in negated.to_json()["evidence"]}["not_helping"] \
+        is False
 
 
 @pytest.mark.parametrize(
@@ -300,9 +302,9 @@ def test_labels_are_known_and_bad_config_fails_when_the_pipe_is_added(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("themekit", config={"codebook": str(path)})
     assert set(nlp.pipe_labels["themekit"]) == set(MINI_RULES_CODES)
-    for config, said in [({"combine": "modle"}, "combine must be one of"),
+    for config, said in [({"combine": "modle"}, "combine: must be one of"),
                          ({"thresholds": {"nope": 0.5}}, "does not have: nope"),
-                         ({"thresholds": {"up": 5}}, "threshold for up must be a number in (0, 1]")]:
+                         ({"thresholds": {"up": 5}}, "thresholds: up must be a number in (0, 1]")]:
         with pytest.raises(ValueError, match=re.escape(said)):
             spacy.blank("en").add_pipe("themekit", config={"codebook": str(path), **config})
 
@@ -327,7 +329,8 @@ def test_hard_texts_are_coded(nlp, text, experience, evidence):
 
 def test_default_codebook_on_clear_cases(nlp):
     cases = {
-        "I talk to ChatGPT at 3am when my anxiety spikes, it listens better than my therapist":
+        "I talk to ChatGPT whenever i need to when my anxiety spikes, it listens better than "
+        "my therapist":
             ("personal_use", "positive", {"benefit", "accessibility", "emotional_support",
                                           "therapeutic_value"}),
         "my sister uses replika, whatever": ("no_personal_use", "neutral", set()),

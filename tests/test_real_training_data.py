@@ -75,3 +75,22 @@ def test_training_files_ship_inside_the_package(path):
 
     shipped = files("themekit_codebooks") / "llm-mental-health" / path.name
     assert shipped.is_file()
+
+
+def test_every_shipped_pattern_is_right_at_least_sixty_percent_of_the_time(shared_data, tmp_path):
+    """The default codebook keeps a pattern only if, on the hand-coded real comments it fires
+    on, the coders gave its code at least 60% of the time (a veto: withheld it); a
+    pattern that no coded comment triggers has no measured precision and is not judged."""
+    from themekit.lint import lint_codebook
+
+    wanted = {r["id"] for r in rows(REAL)}
+    corpus = tmp_path / "coded-texts.jsonl"  # only the coded comments: the rest add nothing
+    with open(shared_data / "comments-10k.jsonl", encoding="utf-8") as src, \
+            open(corpus, "w", encoding="utf-8") as out:
+        out.writelines(line for line in src if json.loads(line)["id"] in wanted)
+    result = lint_codebook(load_codebook("llm-mental-health"), str(corpus), coded=str(REAL),
+                           snippets=0)
+    measured = [p for p in result.patterns if p.precision is not None]
+    assert len(measured) > 150
+    weak = {p.id: f"{p.coded_right}/{p.coded_fires}" for p in measured if p.precision < 0.6}
+    assert weak == {}
