@@ -25,7 +25,7 @@ from themekit.agreement import (
 )
 from themekit.cli import main
 from themekit.codebook import load_codebook
-from themekit.io import InputError
+from themekit.errors import InputError
 from themekit.sheets import read_sheet
 
 TOY = """

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from themekit.annotate import annotate_file
 from themekit.cli import main
-from themekit.io import InputError
+from themekit.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -104,3 +104,35 @@ def test_the_progress_bar_shows_the_rate_and_the_time_left():
     assert any(isinstance(c, TimeRemainingColumn) for c in columns)
     assert str(RateColumn().render(SimpleNamespace(speed=1234.4))) == "1,234/s"
     assert str(RateColumn().render(SimpleNamespace(speed=None))) == ""  # no estimate yet
+
+
+@pytest.mark.parametrize("bug", [ValueError("operands could not be broadcast together"),
+                                 KeyError("codes")])
+def test_a_bug_is_reported_as_a_bug_with_its_traceback(tmp_path, monkeypatch, bug):
+    """An exception that is not a ThemekitError (a ValueError from inside numpy or spaCy
+    included) is a bug: the command says so and keeps the exception, rather than printing
+    it as a one-line mistake of the user's."""
+    import themekit.report
+
+    def broken(*args, **kwargs):
+        raise bug
+
+    monkeypatch.setattr(themekit.report, "build_report", broken)
+    coded = tmp_path / "coded.jsonl"
+    coded.write_text("{}\n")
+    result = CliRunner().invoke(main, ["report", str(coded)])
+    assert result.exception is bug  # not swallowed into SystemExit(1)
+    assert "bug in themekit or one of its plugins: please report it" in result.output
+    assert f"error: {bug}" not in result.output
+
+
+def test_a_user_error_is_one_line_and_a_bad_setting_names_its_flag(tmp_path):
+    missing = tmp_path / "nowhere.jsonl"
+    result = CliRunner().invoke(main, ["report", str(missing)])
+    assert result.exit_code in (1, 2) and "Traceback" not in result.output
+    coded = tmp_path / "coded.jsonl"
+    coded.write_text('{"id": "1", "text": "hi", "themekit": {"codebook": "llm-mental-health@1", "codes": '
+                     '{"experience": "personal_use", "attitude": "neutral", "themes": []}}}\n')
+    result = CliRunner().invoke(main, ["report", str(coded), "--by", "nope"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--by': nope: neither a tier" in result.output

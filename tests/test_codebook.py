@@ -9,7 +9,8 @@ import srsly
 from click.testing import CliRunner
 
 from themekit.cli import main
-from themekit.codebook import CodebookError, load_codebook, parse_codebook
+from themekit.errors import CodebookError
+from themekit.codebook import load_codebook, parse_codebook
 
 MINIMAL = {
     "name": "mini",

@@ -23,7 +23,7 @@ from themekit.coder import (
     split_keys,
     start,
 )
-from themekit.io import InputError
+from themekit.errors import InputError, SettingError
 from themekit.sheets import blank_item, read_sheet, write_sheet
 
 TEXTS = ["first comment", "second comment", "third comment"]
@@ -58,7 +58,7 @@ def test_layout_has_tiers_with_leaf_codes_then_flags(layout, mh):
     assert [s.id for s in layout.sections] == ["experience", "attitude", "themes", "flags"]
     assert "benefit" not in layout.sections[2].options  # parents follow from children
     assert layout.sections[3].options == mh.detectors
-    with pytest.raises(ValueError, match="--coder needs a name"):
+    with pytest.raises(SettingError, match="coder: needs a name"):
         make_layout(mh, "  ")
 
 
@@ -203,7 +203,7 @@ def test_code_command_needs_a_terminal(sheet):
     from themekit.cli import main
 
     result = CliRunner().invoke(main, ["code", str(sheet), "--coder", "dan"])
-    assert result.exit_code == 1 and "interactive" in result.output
+    assert result.exit_code == 2 and "interactive" in result.output
     assert all(row["coder"] is None for row in map(json.loads, sheet.read_text().splitlines()))
 
 

@@ -12,7 +12,8 @@ import srsly
 from click.testing import CliRunner
 
 from themekit.cli import main
-from themekit.codebook import CodebookError, load_codebook
+from themekit.errors import CodebookError
+from themekit.codebook import load_codebook
 from themekit.extensions import RegisteredCodebook
 from themekit.model_card import CARD_FILE, model_identity, read_card
 from themekit.plugins import registered_codebooks

@@ -11,7 +11,7 @@ from themekit.cli import main
 from themekit.codebook import load_codebook
 from themekit.coded import Labels
 from themekit.evaluate import evaluate, evaluate_files, read_gold
-from themekit.io import InputError
+from themekit.errors import InputError
 
 REF = "llm-mental-health@1"
 

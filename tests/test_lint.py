@@ -10,8 +10,8 @@ import srsly
 from click.testing import CliRunner
 
 from themekit.cli import main
-from themekit.codebook import CodebookError, load_codebook
-from themekit.io import InputError
+from themekit.codebook import load_codebook
+from themekit.errors import CodebookError, InputError
 from themekit.lint import lint_codebook, load_lint_codebook, snippet
 
 BOOK = {

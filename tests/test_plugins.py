@@ -10,15 +10,11 @@ import srsly
 from click.testing import CliRunner
 
 from themekit import hookimpl
+from themekit.errors import PluginError
 from themekit.cli import main
 from themekit.extensions import Detector, EvidenceSource
-from themekit.plugins import (
-    PluginError,
-    get_plugin_manager,
-    registered_detectors,
-    registered_tier_rules,
-    reset_plugin_caches,
-)
+from themekit.plugins import (get_plugin_manager, registered_detectors, registered_tier_rules,
+                              reset_plugin_caches)
 from tests.test_codebook import MINIMAL
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from themekit.cli import main
-from themekit.io import InputError
+from themekit.errors import InputError, SettingError
 from themekit.redaction import redact_coding, redact_text
 from themekit.report import build_report, excerpt, render_markdown, write_report
 from themekit.html_report import _share_bar
@@ -100,7 +100,7 @@ def test_group_by_must_be_an_exclusive_tier(coded):
     assert build_report(coded, by="attitude").groups["neutral"] > 0
     with pytest.raises(ValueError, match="multi tier"):
         build_report(coded, by="themes")
-    with pytest.raises(ValueError, match=r"--by nope: neither a tier of llm-mental-health@1 "
+    with pytest.raises(SettingError, match=r"by: nope: neither a tier of llm-mental-health@1 "
                        r"\(tiers: experience, attitude, themes\) nor a field of any record"):
         build_report(coded, by="nope")
 
@@ -210,7 +210,8 @@ def test_cli_report_formats(coded, tmp_path):
     result = runner.invoke(main, ["report", str(coded), "--format", "json"])
     assert json.loads(result.output)["n"] == 8
     result = runner.invoke(main, ["report", str(coded), "--by", "themes"])
-    assert result.exit_code == 1 and "error:" in result.output
+    assert result.exit_code == 2 and "Invalid value for '--by': tier 'themes' is a multi" \
+        in result.output
 
 
 def test_bad_line_names_file_and_line(coded):
@@ -397,5 +398,5 @@ def test_group_by_the_month_of_a_date_field(coded, tmp_path):
     assert report.groups["2024-03"] == 3 and report.groups["2024-01"] == 2
     assert build_report(dated, by="created:year").group_names() == [
         "2023", "2024", "(missing)", "(not a date)"]
-    with pytest.raises(ValueError, match="--by updated:month: neither a tier"):
+    with pytest.raises(SettingError, match="by: updated:month: neither a tier"):
         build_report(dated, by="updated:month")

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from spacy.language import Language
 
 from themekit.cli import main
+from themekit.errors import InputError
 from themekit.codebook import load_codebook
-from themekit.io import InputError, Record, read_records
+from themekit.io import Record, read_records
 from themekit.sample import allocate, draw_sample
 from themekit.sheets import blank_item, read_sheet, write_sheet
 
@@ -224,7 +225,7 @@ def test_exclude_reads_a_csv_sheet(tmp_path, corpus, mh):
 def test_cli_rejects_a_bad_size(corpus, tmp_path):
     result = CliRunner().invoke(main, ["sample", str(corpus), "-n", "0", "-o",
                                        str(tmp_path / "s.jsonl")])
-    assert result.exit_code == 1 and "at least 1" in result.output
+    assert result.exit_code == 2 and "Invalid value for '-n': must be at least 1" in result.output
 
 
 # --- uncertainty sampling, with a stand-in for a trained text categorizer ---------------

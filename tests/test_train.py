@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from themekit.cli import main
 from themekit.codebook import load_codebook, parse_codebook
 from themekit.component import ThemekitComponent
-from themekit.io import InputError
+from themekit.errors import InputError, SettingError
 from themekit.model_card import CARD_FILE, read_card
 from themekit.pipeline import build_pipeline
 from themekit.train import (
@@ -294,7 +294,7 @@ def test_decide_agrees_with_the_component_under_model_policy():
 def test_with_combine_overrides_every_code_and_rejects_unknown(codebook):
     model_only = codebook.with_combine("model")
     assert {model_only.combine_policy(c) for c in codebook.codes} == {"model"}
-    with pytest.raises(ValueError, match="combine must be one of"):
+    with pytest.raises(SettingError, match="combine: must be one of"):
         codebook.with_combine("vote")
 
 
@@ -312,7 +312,8 @@ def test_annotate_combine_and_quantize_need_sensible_input(tmp_path):
     srsly.write_yaml(bare, MINIMAL)
     result = runner.invoke(main, ["annotate", str(comments), "-o", str(out), "--quantize",
                                   "-c", str(bare)])
-    assert result.exit_code == 1 and "--quantize needs a model: codebook" in result.output
+    assert result.exit_code == 2  # a bad option, as click reports them
+    assert "Invalid value for '--quantize': needs a model: codebook" in result.output
 
 
 def test_cli_rejects_malformed_training_data_before_training(tmp_path):
@@ -333,7 +334,8 @@ def test_train_refuses_a_folder_that_is_not_a_model_before_training(tmp_path):
     (folder / "thesis.docx").write_text("months of work")
     result = CliRunner().invoke(main, ["train", str(write_examples(tmp_path / "t.jsonl")),
                                        "-o", str(folder)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
+    assert "Invalid value for '--output' / '-o'" in result.output
     assert "a folder of other files, not a themekit model" in result.output
     assert [p.name for p in folder.iterdir()] == ["thesis.docx"]
 
@@ -350,7 +352,7 @@ def test_train_checks_where_the_model_goes_before_training(tmp_path, monkeypatch
                       (tmp_path / "a-file" / "model", "is a file"),
                       (tmp_path / "empty", "holds the current folder")]:
         result = CliRunner().invoke(main, ["train", str(data), "-o", str(out)])
-        assert result.exit_code == 1, out
+        assert result.exit_code == 2, out
         assert said in result.output, result.output
     assert data.is_file()
 

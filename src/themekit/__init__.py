@@ -1,6 +1,7 @@
 """themekit: code social-media comments with a codebook, rules and a transformer model."""
 
-from themekit.codebook import Codebook, CodebookError, load_codebook
+from themekit.codebook import Codebook, load_codebook
+from themekit.errors import CodebookError
 from themekit.hookspecs import hookimpl
 
 __version__ = "0.1.0"

@@ -29,6 +29,7 @@ import numpy as np
 from rich.table import Table
 from sklearn.metrics import cohen_kappa_score
 
+from themekit.errors import InputError, SettingError
 from themekit.codebook import Codebook
 from themekit.io import AtomicWriter
 from themekit.sheets import (
@@ -104,7 +105,7 @@ def load_codings(
     """coder label -> id -> coded item, one coder per sheet (label: the file name), and the
     number of rows each sheet holds, coded or not."""
     if len(paths) < 2:
-        raise ValueError("agreement needs at least two coding sheets")
+        raise InputError("agreement needs at least two coding sheets")
     codings: dict[str, dict[str, SheetItem]] = {}
     rows: dict[str, int] = {}
     for label, path in zip(_labels([Path(p) for p in paths]), paths):
@@ -112,7 +113,7 @@ def load_codings(
         rows[label] = len(items)
         codings[label] = {item.id: item for item in items if item.is_coded(codebook)}
         if not codings[label]:
-            raise ValueError(f"{path}: no coded items (an item is coded once every exclusive "
+            raise InputError(f"{path}: no coded items (an item is coded once every exclusive "
                              "tier has a code)")
     return codings, rows
 
@@ -125,7 +126,7 @@ def measure_agreement(
 ) -> tuple[AgreementResult, dict[str, dict[str, SheetItem]]]:
     """Agreement per tier and per code between the coders of `paths` (one sheet each)."""
     if n_bootstrap < 0:
-        raise ValueError("--bootstrap must be 0 (no intervals) or more")
+        raise SettingError("bootstrap", "must be 0 (no intervals) or more")
     codings, rows_read = load_codings(paths, codebook)
     coders = list(codings)
     ids = list(dict.fromkeys(i for items in codings.values() for i in items))
@@ -142,7 +143,7 @@ def measure_agreement(
         seed=seed,
     )
     if not any(result.pairs.values()):
-        raise ValueError("no item was coded by two coders; check that the sheets share ids")
+        raise InputError("no item was coded by two coders; check that the sheets share ids")
     for tier_id, code, kind, get in _variables(codebook):
         matrix = [[get(codings[c][i]) if i in codings[c] else None for i in ids] for c in coders]
         result.variables.append(_agreement(tier_id, code, kind, matrix, n_bootstrap, seed))
@@ -359,7 +360,7 @@ def _labels(paths: list[Path]) -> list[str]:
     for path in paths:
         first = seen.setdefault(path.resolve(), path)
         if first is not path:
-            raise ValueError(f"{path}: given twice (as {first}); each sheet is one coder")
+            raise InputError(f"{path}: given twice (as {first}); each sheet is one coder")
     stems = [p.stem for p in paths]
     if len(set(stems)) == len(stems):
         return stems

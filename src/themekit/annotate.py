@@ -17,14 +17,10 @@ from typing import Any
 from spacy.language import Language
 
 from themekit.coded import CODED_KEY
-from themekit.io import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, InputError, Record,
-                         output_encoding, read_records, refuse_overwriting,
-                         require_output_support)
+from themekit.errors import InputError, StrictModeError
+from themekit.io import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, Record, output_encoding,
+                         read_records, refuse_overwriting, require_output_support)
 from themekit.redaction import redact_coding, redact_text
-
-
-class StrictModeError(ValueError):
-    """Raised by --strict at the first bad record."""
 
 
 @dataclass

@@ -20,28 +20,61 @@ from rich.table import Table
 from rich.tree import Tree
 
 from themekit import __version__
-from themekit.codebook import (COMBINE_POLICIES, Codebook, CodebookError, find_codebook_path,
-                               load_codebook)
-from themekit.io import InputError, refuse_overwriting
-from themekit.plugins import PluginError, registered_codebooks
+from themekit.codebook import COMBINE_POLICIES, Codebook, find_codebook_path, load_codebook
+from themekit.errors import InputError, SettingError, ThemekitError
+from themekit.io import refuse_overwriting
+from themekit.plugins import registered_codebooks
 
 err_console = Console(stderr=True)
 out_console = Console()
 
 
-class ThemekitGroup(click.Group):
-    """Turns themekit's own errors into one clear line and exit code 1, not a traceback."""
+class ThemekitCommand(click.Command):
+    """A setting the library refuses (`SettingError`) is reported as click reports a bad
+    option: by its flag, with the usage line."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (CodebookError, InputError, PluginError, ValueError) as exc:
+        except SettingError as exc:
+            param = next((p for p in self.params if p.name == exc.setting), None)
+            if param is None:
+                raise
+            raise click.BadParameter(exc.problem, ctx=ctx, param=param) from exc
+
+
+class ThemekitSubgroup(click.Group):
+    """A group of commands under `themekit` (`themekit codebook ...`); errors are reported
+    once, by the top-level group."""
+
+    command_class = ThemekitCommand
+
+
+class ThemekitGroup(click.Group):
+    """Turns what a user can fix (`ThemekitError`) into one clear line and exit code 1;
+    anything else is a bug and keeps its traceback, under a line that says so."""
+
+    command_class = ThemekitCommand
+    group_class = ThemekitSubgroup
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ThemekitError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
                               soft_wrap=True)
             sys.exit(1)
         except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
             err_console.print("interrupted", highlight=False)
             sys.exit(128 + signal.SIGINT)  # 130, as shells expect of Ctrl-C
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception:
+            err_console.print("[bold red]error:[/] an unexpected error, which is a bug in "
+                              "themekit or one of its plugins: please report it with the "
+                              "traceback below", highlight=False, soft_wrap=True)
+            raise
+
 
 
 @click.group(cls=ThemekitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -174,7 +207,8 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh --quantize
       cat comments.jsonl | themekit annotate - -o - > coded.jsonl
     """
-    from themekit.annotate import StrictModeError, annotate_file
+    from themekit.annotate import annotate_file
+    from themekit.errors import StrictModeError
     from themekit.pipeline import build_pipeline, describe_system
 
     if Path(output).suffix.lower() in {".csv", ".tsv", ".xlsx"}:
@@ -748,7 +782,7 @@ def code_command(sheet, coder, codebook):
     from themekit.coder import run_coder
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise ValueError("`themekit code` is interactive: run it in a terminal")
+        raise click.UsageError("`themekit code` is interactive: run it in a terminal")
     run_coder(sheet, load_codebook(codebook), coder, console=out_console)
 
 

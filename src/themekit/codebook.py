@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import srsly
 
+from themekit.errors import CodebookError, SettingError
+
 TierKind = Literal["exclusive", "multi"]
 COMBINE_POLICIES = ("rules", "model", "either", "model_unless_veto")
 """How model scores and rule evidence combine for a code (see docs/model.md)."""
@@ -34,16 +36,6 @@ CONTROL_CHARACTERS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 """Invisible control characters (C0 but tab and line ends, DEL, C1 such as a terminal's CSI)
 and what XML 1.0 cannot hold (lone surrogates, U+FFFE, U+FFFF)."""
-
-
-class CodebookError(ValueError):
-    """A codebook that cannot be used; `problems` lists every issue found, not just the first."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s) in codebook:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -179,8 +171,8 @@ class Codebook:
     def with_combine(self, policy: str) -> Codebook:
         """A copy in which every code follows `policy` (annotate --combine, comparisons)."""
         if policy not in COMBINE_POLICIES:
-            raise ValueError(f"combine must be one of {', '.join(COMBINE_POLICIES)}, "
-                             f"got {policy!r}")
+            raise SettingError("combine", f"must be one of {', '.join(COMBINE_POLICIES)}, "
+                                          f"got {policy!r}")
         return replace(self, tiers=tuple(replace(t, combine=policy) for t in self.tiers),
                        codes={k: replace(c, combine=None) for k, c in self.codes.items()})
 

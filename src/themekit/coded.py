@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from themekit.codebook import (Codebook, CodebookError, find_codebook_path, is_number,
-                               load_codebook)
-from themekit.io import InputError, read_jsonl
+from themekit.codebook import Codebook, find_codebook_path, is_number, load_codebook
+from themekit.errors import CodebookError, InputError
+from themekit.io import read_jsonl
 
 CODED_KEY = "themekit"  # the field `themekit annotate` adds to each record
 

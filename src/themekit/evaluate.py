@@ -30,8 +30,9 @@ from sklearn.metrics import (
 )
 
 from themekit.codebook import Codebook, Tier
+from themekit.errors import InputError
 from themekit.coded import Labels, coded_codebook, parse_labels, read_coded
-from themekit.io import AtomicWriter, InputError, read_jsonl
+from themekit.io import AtomicWriter, read_jsonl
 from themekit.model_card import system_label
 
 FLAGS = "flags"
@@ -132,15 +133,15 @@ def evaluate(
     predicted: dict[str, Labels] = {}
     for item_id, labels in system:
         if item_id in predicted:
-            raise ValueError(f"the coded records hold gold id {item_id!r} twice; keep one "
+            raise InputError(f"the coded records hold gold id {item_id!r} twice; keep one "
                              "coding per comment (which one to score is not for evaluate to "
                              "guess)")
         if item_id in gold:
             predicted[item_id] = labels
     ids = [i for i in gold if i in predicted]
     if not ids:
-        raise ValueError(f"none of the {len(gold)} gold ids were found among the coded "
-                         "records; check --id-field")
+        raise InputError(f"none of the {len(gold)} gold ids were found among the coded "
+                         "records; check the id field")
     tiers = {}
     for tier in codebook.tiers:
         pairs = [(gold[i].codes[tier.id], predicted[i].codes[tier.id]) for i in ids]

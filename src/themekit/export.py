@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from themekit.codebook import Code, Codebook, Tier
-from themekit.io import AtomicWriter, InputError, guard_formula
+from themekit.errors import InputError
+from themekit.io import AtomicWriter, guard_formula
 from themekit.sheets import read_sheet
 
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"

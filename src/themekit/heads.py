@@ -28,6 +28,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from themekit.errors import ModelError
 from themekit.encoder import PACKAGED_ENCODER, SentenceEncoder
 
 HEADS = "themekit_heads"
@@ -174,7 +175,7 @@ class CodebookHeads:
     def score_texts(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Every code's probability for each text, as `doc.cats` holds them."""
         if not self.heads:
-            raise ValueError(f"component '{self.name}' has no heads: train them with "
+            raise ModelError(f"component '{self.name}' has no heads: train them with "
                              "`themekit train --mode heads`, or load a trained model")
         if not texts:
             return []
@@ -246,7 +247,7 @@ class CodebookHeads:
 
         nlp = load_model_from_path(Path(model_dir), exclude=["themekit"])
         if HEADS not in nlp.pipe_names:
-            raise ValueError(f"{model_dir}: not a heads model (its pipeline is "
+            raise ModelError(f"{model_dir}: not a heads model (its pipeline is "
                              f"{', '.join(nlp.pipe_names) or 'empty'}); a codebook's default "
                              "model is trained with `themekit train --mode heads`")
         return nlp.get_pipe(HEADS)

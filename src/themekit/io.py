@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from themekit.errors import InputError
+
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS = ("jsonl", "csv", "parquet")
 CSV_FIELD_LIMIT = min(sys.maxsize, 2**31 - 1)
@@ -63,10 +65,6 @@ class BadRecord:
         if self.field:
             where += f", field '{self.field}'"
         return f"{where}: {self.reason}"
-
-
-class InputError(ValueError):
-    """Input that cannot be read at all (missing file, unknown format)."""
 
 
 COMPRESSED = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}

@@ -24,8 +24,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from themekit.codebook import Codebook, CodebookError, Pattern, find_codebook_path, load_codebook
-from themekit.io import STDIO, AtomicWriter, BadRecord, InputError, Record, read_records
+from themekit.codebook import Codebook, Pattern, find_codebook_path, load_codebook
+from themekit.errors import CodebookError, InputError, SettingError
+from themekit.io import STDIO, AtomicWriter, BadRecord, Record, read_records
 from themekit.report import clean_text, excerpt
 from themekit.sheets import SheetItem, read_sheet
 from themekit.stats import percent
@@ -280,8 +281,9 @@ def lint_codebook(
     from themekit.matching import shared_columns
     from themekit.plugins import registered_evidence_sources
 
-    if not 0 < broad <= 1 or not 0 < overlap <= 1:
-        raise ValueError("--broad and --overlap must be shares in (0, 1]")
+    for setting, share in (("broad", broad), ("overlap", overlap)):
+        if not 0 < share <= 1:
+            raise SettingError(setting, f"must be a share in (0, 1], got {share}")
     nlp = spacy.blank("en")
     finder = registered_evidence_sources()[PATTERN_SOURCE].build(nlp, codebook)
 
@@ -641,7 +643,7 @@ def render_markdown(result: LintResult) -> str:
 def write_lint(result: LintResult, fmt: str, output: str, console: Console) -> None:
     """Print the lint to `console` (output '-') or write it to `output` in `fmt`."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+        raise SettingError("fmt", f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     if fmt == "table" and output == STDIO:
         console.print(render_rich(result))
         return

@@ -14,7 +14,7 @@ from typing import Any
 import srsly
 from rich.table import Table
 
-from themekit.io import InputError
+from themekit.errors import InputError
 
 CARD_FILE = "themekit-model.json"
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from themekit.coded import CODED_KEY
-from themekit.io import InputError
+from themekit.errors import InputError
 
 READ_BATCH = 4096
 WRITE_CHUNK = 20_000

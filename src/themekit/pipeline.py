@@ -14,8 +14,8 @@ from typing import Any
 import spacy
 from spacy.language import Language
 
-from themekit.codebook import COMBINE_POLICIES, Codebook, CodebookError
-from themekit.io import InputError
+from themekit.codebook import COMBINE_POLICIES, Codebook
+from themekit.errors import CodebookError, InputError, ModelError, SettingError
 from themekit.model_card import system_label
 
 TRANSFORMER = "transformer"
@@ -39,7 +39,7 @@ def build_pipeline(
     codebook's own; `quantize` applies int8 dynamic quantization to the transformer.
     """
     if combine is not None and combine not in COMBINE_POLICIES:
-        raise ValueError(f"--combine must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}")
+        raise SettingError("combine", f"must be one of {', '.join(COMBINE_POLICIES)}, got {combine!r}")
     if model is None:
         nlp = spacy.blank("en")
         component = nlp.add_pipe("themekit", config={"codebook": codebook.source,
@@ -47,12 +47,12 @@ def build_pipeline(
                                                       "rules_only": rules_only})
         if quantize:
             if component.default_model() is None:
-                raise ValueError(f"--quantize needs a model: codebook {codebook.ref} has no "
-                                 "default model, give one with --model")
+                raise SettingError("quantize", f"needs a model: codebook {codebook.ref} has no "
+                                   "default model; give one")
             component.quantize()
         return nlp
     if rules_only:
-        raise ValueError("rules_only codes without a model; do not give one")
+        raise SettingError("rules_only", "codes without a model; do not give one")
     model_dir = _model_dir(model)
     try:
         nlp = spacy.load(model_dir, config={"components": {"themekit": {"combine": combine}}})
@@ -63,7 +63,7 @@ def build_pipeline(
                          f"output? ({exc})") from exc
     saved = nlp.get_pipe("themekit").codebook
     if saved.name != codebook.name:
-        raise ValueError(
+        raise ModelError(
             f"model {model} was trained for codebook '{saved.ref}', not '{codebook.ref}'"
         )
     silence_truncation_warning(nlp)
@@ -118,7 +118,7 @@ def quantize_transformer(nlp: Language) -> None:
     elif HEADS in nlp.pipe_names:
         nlp.get_pipe(HEADS).quantize()
     else:
-        raise ValueError("this pipeline has no transformer to quantize")
+        raise ModelError("this pipeline has no transformer to quantize")
 
 
 def quantize_linear_layers(module: Any) -> None:

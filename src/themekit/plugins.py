@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pluggy
 
 from themekit import hookspecs
+from themekit.errors import PluginError
 from themekit.extensions import Detector, EvidenceSource, RegisteredCodebook, TierRuleType
 
 ENTRY_POINT_GROUP = "themekit"
@@ -33,10 +34,6 @@ DEFAULT_PLUGINS = (
 T = TypeVar("T")
 _DISTRIBUTIONS: dict[str, tuple[str, str]] = {}
 _OWNERS: dict[tuple[str, str], str] = {}  # (hook, registered name) -> plugin name
-
-
-class PluginError(RuntimeError):
-    """A plugin failed to load or raised inside a hook; the message names the plugin."""
 
 
 def _allowed_plugins() -> set[str] | None:

@@ -23,8 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from themekit.codebook import Codebook, Tier
+from themekit.errors import InputError, SettingError
 from themekit.coded import CodedRecord, coded_codebook, read_coded
-from themekit.io import STDIO, AtomicWriter, InputError
+from themekit.io import STDIO, AtomicWriter
 from themekit.model_card import card_accuracy, model_identity, read_card, system_label
 from themekit.redaction import redact_text
 from themekit.stats import CorrectedShare, Share, corrected_share, percent, percent_range, share
@@ -153,7 +154,7 @@ def build_report(
     if report.n == 0:
         raise InputError(f"{path}: no coded records")
     if by and by not in book.tier_ids() and set(report.groups) == {MISSING_GROUP}:
-        raise ValueError(f"--by {by}: neither a tier of {book.ref} (tiers: "
+        raise SettingError("by", f"{by}: neither a tier of {book.ref} (tiers: "
                          f"{', '.join(book.tier_ids())}) nor a field of any record in {path}")
     report.exemplars = picker.result(book)
     report.accuracy = {label: text for label, model in report.models.items()
@@ -249,7 +250,7 @@ def _group_tier(book: Codebook, by: str | None) -> str | None:
     except KeyError:
         return by  # a field of the records (source, rating...), checked once they are read
     if tier.kind != "exclusive":
-        raise ValueError(f"--by: tier {by!r} is a multi tier; grouping needs an exclusive "
+        raise SettingError("by", f"tier {by!r} is a multi tier; grouping needs an exclusive "
                          "tier, whose codes split the comments")
     return by
 
@@ -534,7 +535,7 @@ def _md_cell(text: str) -> str:
 def write_report(report: Report, fmt: str, output: str | None, console: Console) -> None:
     """Print the report, or write it to `output` ('-' for stdout) in the given format."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+        raise SettingError("fmt", f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     if fmt == "table" and output is None:
         console.print(render_rich(report))
         return

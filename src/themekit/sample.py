@@ -22,6 +22,7 @@ from typing import Any
 
 from spacy.language import Language
 
+from themekit.errors import InputError, ModelError, SettingError
 from themekit.codebook import Codebook
 from themekit.io import BadRecord, Record, read_records
 from themekit.sheets import SheetItem, blank_item, read_ids
@@ -72,9 +73,9 @@ def draw_sample(
     thread title: the coder's context and the stratum), or only `keep_fields`.
     """
     if n < 1:
-        raise ValueError(f"sample size must be at least 1, got {n}")
+        raise SettingError("size", f"must be at least 1, got {n}")
     if nlp is not None and not _has_model(nlp):
-        raise ValueError("uncertainty sampling needs a trained model (a text categorizer before "
+        raise ModelError("uncertainty sampling needs a trained model (a text categorizer before "
                          "the themekit component); rule scores are not uncertainties")
     keyword = _compile_match(match)
     skip: set[str] = set()
@@ -86,9 +87,9 @@ def draw_sample(
         kept = [(rid, rec) for rid, rec in pool if keyword.search(rec.text)]
         unmatched, pool = len(pool) - len(kept), kept
     if not pool:
-        raise ValueError(f"{corpus}: no records left to sample ({len(bad)} bad, "
-                         f"{excluded} excluded by --exclude"
-                         + (f", {unmatched} not matching --match" if keyword else "") + ")")
+        raise InputError(f"{corpus}: no records left to sample ({len(bad)} bad, "
+                         f"{excluded} excluded as already drawn"
+                         + (f", {unmatched} not matching the pattern" if keyword else "") + ")")
     keys = {rid: _rank_key(seed, rid) for rid, _ in pool}
     groups: dict[str, list[str]] = {}
     for rid, record in pool:
@@ -128,7 +129,7 @@ def _compile_match(match: str | None) -> re.Pattern[str] | None:
     try:
         return re.compile(match, re.IGNORECASE)
     except re.error as exc:
-        raise ValueError(f"--match {match!r} is not a regular expression: {exc}") from exc
+        raise SettingError("match", f"{match!r} is not a regular expression: {exc}") from exc
 
 
 def allocate(n: int, sizes: dict[str, int]) -> dict[str, int]:

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from themekit.codebook import Codebook
+from themekit.errors import InputError
 from themekit.coded import CODED_KEY, check_known
-from themekit.io import (CSV_FIELD_LIMIT, AtomicWriter, InputError, Record, guard_formula,
-                         read_jsonl, read_records, unguard_formula)
+from themekit.io import (CSV_FIELD_LIMIT, AtomicWriter, Record, guard_formula, read_jsonl,
+                         read_records, unguard_formula)
 
 LIST_SEPARATOR = ";"
 """How a CSV cell holds a list (a multi tier's codes, the flags): `benefit;privacy`."""

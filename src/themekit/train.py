@@ -36,8 +36,9 @@ from spacy.util import fix_random_seed, load_model_from_config, minibatch
 from thinc.api import Adam, Config, warmup_linear
 
 from themekit.codebook import COMBINE_POLICIES, Codebook
+from themekit.errors import InputError, SettingError
 from themekit.coded import Labels
-from themekit.io import InputError, current_umask, read_jsonl
+from themekit.io import current_umask, read_jsonl
 from themekit.sheets import read_texts
 from themekit.model_card import CARD_FILE, file_fingerprint, write_card
 from themekit.pipeline import silence_truncation_warning
@@ -287,11 +288,11 @@ def split_dev(examples: Sequence[LabelledText], codebook: Codebook, fraction: fl
               seed: int) -> tuple[list[LabelledText], list[LabelledText]]:
     """A seeded split, stratified by the first exclusive tier's code when every code allows it."""
     if not 0 < fraction < 1:
-        raise ValueError(f"--dev-split must be between 0 and 1, got {fraction}")
+        raise SettingError("dev_split", f"must be between 0 and 1, got {fraction}")
     n_dev = round(len(examples) * fraction)
     if n_dev < 1 or n_dev >= len(examples):
-        raise ValueError(f"--dev-split {fraction} of {len(examples)} examples leaves an empty "
-                         "train or dev set; add data or pass --dev")
+        raise SettingError("dev_split", f"{fraction} of {len(examples)} examples leaves an empty "
+                           "train or dev set; add data or give a dev file")
     strata = None
     exclusive = [t for t in codebook.tiers if t.kind == "exclusive"]
     if exclusive:
@@ -570,7 +571,7 @@ def load_training_data(train_paths: str | Path | Sequence[str | Path], output: P
     dev file is given, and collect the warnings a trainer shows before it starts."""
     paths = [train_paths] if isinstance(train_paths, (str, Path)) else list(train_paths)
     if not paths:
-        raise ValueError("no training file given")
+        raise InputError("no training file given")
     _check_output(output, [p for p in (*paths, dev_path, texts_path) if p is not None])
     files = read_training_files(paths, codebook, corpus=texts_path)
     dev_file = (read_training_files([dev_path], codebook, corpus=texts_path)[0]
@@ -615,7 +616,7 @@ def train_model(
     """
     started = time.perf_counter()
     if options.epochs < 1 or options.batch_size < 1 or options.max_length < 8:
-        raise ValueError("--epochs and --batch-size must be at least 1, --max-length at least 8")
+        raise SettingError("epochs", "epochs and batch size must be at least 1, the maximum length at least 8")
     output = Path(output)
     data = load_training_data(train_paths, output, codebook, dev_path=dev_path,
                               texts_path=texts_path, options=options)
@@ -718,20 +719,20 @@ def _check_output(output: Path, inputs: Sequence[str | Path]) -> None:
     target = Path(os.path.realpath(output))
     existing = next(p for p in (target, *target.parents) if p.exists())
     if existing != target and not existing.is_dir():
-        raise ValueError(f"{output}: cannot be created, {existing} is a file; choose another -o")
+        raise SettingError("output", f"{output}: cannot be created, {existing} is a file; choose another folder")
     held = {str(path): Path(os.path.realpath(path)) for path in inputs}
     held["the current folder"] = Path.cwd()
     for name, path in held.items():
         if path == target or target in path.parents:
-            raise ValueError(f"{output}: holds {name}, and the model replaces -o whole; "
+            raise SettingError("output", f"{output}: holds {name}, and the model replaces the folder whole; "
                              "choose a folder beside it")
     if not target.exists():
         return
     if not target.is_dir():
-        raise ValueError(f"{output}: exists and is not a directory; choose another -o")
+        raise SettingError("output", f"{output}: exists and is not a directory; choose another folder")
     if any(target.iterdir()) and not (target / CARD_FILE).is_file():
-        raise ValueError(f"{output}: a folder of other files, not a themekit model (no "
-                         f"{CARD_FILE}); the model replaces -o whole, so choose a new folder")
+        raise SettingError("output", f"{output}: a folder of other files, not a themekit model (no "
+                           f"{CARD_FILE}); the model replaces the folder whole, so choose a new one")
 
 
 def save_model(nlp: Language, card: dict[str, Any], output: Path,

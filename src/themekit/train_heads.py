@@ -24,6 +24,7 @@ import spacy
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from themekit.errors import SettingError
 from themekit.codebook import Codebook
 from themekit.encoder import PACKAGED_ENCODER, EmbeddingCache, SentenceEncoder
 from themekit.heads import ABSENT, HEADS, TierHead, WordFeatures, blend, score_vectors
@@ -237,7 +238,7 @@ def train_heads(
     """
     started = time.perf_counter()
     if options.folds < 2:
-        raise ValueError("--folds must be at least 2")
+        raise SettingError("folds", "must be at least 2")
     output = Path(output)
     data = load_training_data(train_paths, output, codebook, dev_path=None,
                               texts_path=texts_path, options=TrainOptions(seed=options.seed))
@@ -287,7 +288,7 @@ def _tuning_rows(files: Sequence[Any], tune_on: Sequence[str | Path],
     known = {Path(f.path).resolve() for f in files}
     unknown = [str(p) for p in tune_on if Path(p).resolve() not in known]
     if unknown:
-        raise ValueError(f"--tune-on {', '.join(unknown)}: not one of the training files")
+        raise SettingError("tune_on", f"{', '.join(unknown)}: not one of the training files")
     chosen = {id(ex) for f in files if Path(f.path).resolve() in wanted for ex in f.examples}
     return [i for i, ex in enumerate(examples) if id(ex) in chosen]
 
