@@ -33,7 +33,7 @@ from sklearn.model_selection import train_test_split
 from spacy.language import Language
 from spacy.training import Example
 from spacy.util import fix_random_seed, load_model_from_config, minibatch
-from thinc.api import Adam, Config, warmup_linear
+from thinc.api import Adam, Config, Optimizer, warmup_linear
 
 from themekit.codebook import COMBINE_POLICIES, Codebook
 from themekit.errors import InputError, SettingError
@@ -44,6 +44,8 @@ from themekit.model_card import CARD_FILE, file_fingerprint, write_card
 from themekit.pipeline import silence_truncation_warning
 
 TEXTCAT = "textcat_multilabel"
+FINETUNE_CONFIG = Path(__file__).with_name("finetune.cfg")
+"""The training config, its categorizer named TEXTCAT."""
 EXTRA_FIELDS = ("id", "text", "flags", "meta")
 """Fields a training line may hold besides one field per tier (`meta` is free-form)."""
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(2, 19))  # 0.10 .. 0.90
@@ -316,60 +318,10 @@ def default_base_model() -> str:
 
 
 def build_config(base: str, max_length: int) -> Config:
-    """The spaCy config of the model part: transformer and one multilabel categorizer.
-
-    Each document is one span truncated to `max_length` wordpieces (comments are short; a
-    mean over the tokens is what the sentence-transformer base was trained to produce).
-    """
-    text = f"""
-[nlp]
-lang = "en"
-pipeline = ["transformer", "{TEXTCAT}"]
-
-[components]
-
-[components.transformer]
-factory = "transformer"
-max_batch_items = 4096
-
-[components.transformer.model]
-@architectures = "spacy-transformers.TransformerModel.v3"
-name = {json.dumps(base)}
-mixed_precision = false
-
-[components.transformer.model.get_spans]
-@span_getters = "spacy-transformers.doc_spans.v1"
-
-[components.transformer.model.tokenizer_config]
-use_fast = true
-model_max_length = {int(max_length)}
-
-[components.transformer.model.transformer_config]
-
-[components.transformer.model.grad_scaler_config]
-
-[components.{TEXTCAT}]
-factory = "{TEXTCAT}"
-threshold = 0.5
-
-[components.{TEXTCAT}.model]
-@architectures = "spacy.TextCatReduce.v1"
-exclusive_classes = false
-use_reduce_first = false
-use_reduce_last = false
-use_reduce_max = false
-use_reduce_mean = true
-nO = null
-
-[components.{TEXTCAT}.model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[components.{TEXTCAT}.model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
-    return Config().from_str(text)
+    """The spaCy config of the model part (finetune.cfg) for this base model and length."""
+    overrides = {"components.transformer.model.name": base,
+                 "components.transformer.model.tokenizer_config.model_max_length": max_length}
+    return Config().from_str(FINETUNE_CONFIG.read_text(encoding="utf-8"), overrides=overrides)
 
 
 def codebook_reference(codebook: Codebook) -> str:
@@ -616,18 +568,69 @@ def train_model(
     """
     started = time.perf_counter()
     if options.epochs < 1 or options.batch_size < 1 or options.max_length < 8:
-        raise SettingError("epochs", "epochs and batch size must be at least 1, the maximum length at least 8")
+        raise SettingError("epochs", "epochs and batch size must be at least 1, the maximum "
+                                     "length at least 8")
     output = Path(output)
     data = load_training_data(train_paths, output, codebook, dev_path=dev_path,
                               texts_path=texts_path, options=options)
-    train_set, dev_set = data.train, data.dev
-    warnings = data.warnings
-    for message in warnings:
+    for message in data.warnings:
         on_warning(message)
-
     base = base or default_base_model()
     fix_random_seed(options.seed)
-    labels = leaf_labels(codebook)
+    nlp, optimizer, train_examples = _initialized_pipeline(base, leaf_labels(codebook),
+                                                           data.train, options)
+    best = _train_epochs(nlp, optimizer, train_examples, data.dev, codebook, options,
+                         on_start, on_step, on_epoch)
+    nlp.from_bytes(best.model_bytes)
+    dev_gold = [ex.codes for ex in data.dev]
+    thresholds = tune_thresholds(codebook, best.scores, dev_gold)
+    tuned = tier_metrics(codebook, dev_gold, [decide(codebook, s, thresholds)
+                                              for s in best.scores])
+    by_policy = policy_metrics(nlp, codebook, [ex.text for ex in data.dev], best.scores,
+                               dev_gold, options.seed)
+    nlp.add_pipe("themekit", config={"codebook": codebook_reference(codebook),
+                                     "thresholds": thresholds})
+    card = {
+        "themekit_model": 1,
+        "codebook": codebook.ref,
+        "labels": leaf_labels(codebook),
+        "pipeline": nlp.pipe_names,
+        "base_model": _describe_base(base),
+        **data.fingerprints(),
+        "examples": {"train": len(data.train), "dev": len(data.dev)},
+        "seed": options.seed,
+        "epochs": options.epochs,
+        "best_epoch": best.epoch,
+        "batch_size": options.batch_size,
+        "max_length": options.max_length,
+        "learn_rate": options.learn_rate,
+        "dropout": options.dropout,
+        "thresholds": thresholds,
+        "dev_metrics": {
+            "model_default_thresholds": {"tiers": _untuned(codebook, dev_gold, best.scores),
+                                         "macro_f1": best.macro_f1},
+            "model_tuned_thresholds": {"tiers": tuned, "macro_f1": overall_f1(tuned)},
+            "by_combine_policy_crossfit": by_policy,
+            "note": "dev data chose the epoch and the thresholds, so the model figures are "
+                    "optimistic; by_combine_policy_crossfit codes each dev half with "
+                    "thresholds tuned on the other half",
+        },
+        "history": best.history,
+        "warnings": data.warnings,
+        "versions": _versions(),
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    card = save_model(nlp, card, Path(os.path.realpath(output)), name)
+    return TrainResult(output, card, data.warnings)
+
+
+def _initialized_pipeline(
+    base: str, labels: list[str], train_set: Sequence[LabelledText], options: TrainOptions,
+) -> tuple[Language, Optimizer, list[Example]]:
+    """The transformer and categorizer built from finetune.cfg and initialized on the
+    training examples, with an optimizer whose learning rate warms up over the first tenth
+    of the steps and then decays linearly."""
     nlp = load_model_from_config(build_config(base, options.max_length), auto_fill=True,
                                  validate=True)
     textcat = nlp.get_pipe(TEXTCAT)
@@ -635,21 +638,40 @@ def train_model(
         textcat.add_label(label)
     train_examples = [Example.from_dict(nlp.make_doc(ex.text), {"cats": ex.cats(labels)})
                       for ex in train_set]
-    steps_per_epoch = -(-len(train_examples) // options.batch_size)
-    total_steps = steps_per_epoch * options.epochs
+    total_steps = -(-len(train_examples) // options.batch_size) * options.epochs
     optimizer = Adam(
         learn_rate=warmup_linear(options.learn_rate, max(1, total_steps // 10), total_steps),
         L2=0.01, grad_clip=1.0, use_averages=False,
     )
     nlp.initialize(lambda: train_examples, sgd=optimizer)
     silence_truncation_warning(nlp)
+    return nlp, optimizer, train_examples
 
+
+@dataclass
+class BestEpoch:
+    """The epoch with the best dev macro-F1: its weights, its dev scores, and the history."""
+
+    epoch: int = 0
+    macro_f1: float = -1.0
+    model_bytes: bytes = b""
+    scores: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _train_epochs(
+    nlp: Language, optimizer: Optimizer, train_examples: list[Example],
+    dev_set: Sequence[LabelledText], codebook: Codebook, options: TrainOptions,
+    on_start: Callable[[int], None], on_step: Callable[[], None],
+    on_epoch: Callable[[EpochReport], None],
+) -> BestEpoch:
+    """Train for `options.epochs`, scoring the dev set after each and keeping the best."""
     dev_texts = [ex.text for ex in dev_set]
     dev_gold = [ex.codes for ex in dev_set]
     rng = random.Random(options.seed)
-    best_f1, best_epoch, best_bytes, best_scores = -1.0, 0, b"", []
-    on_start(total_steps)
-    history = []
+    steps_per_epoch = -(-len(train_examples) // options.batch_size)
+    on_start(steps_per_epoch * options.epochs)
+    best = BestEpoch()
     for epoch in range(1, options.epochs + 1):
         epoch_start = time.perf_counter()
         rng.shuffle(train_examples)
@@ -661,55 +683,16 @@ def train_model(
         scores = predict_scores(nlp, dev_texts)
         metrics = tier_metrics(codebook, dev_gold, [decide(codebook, s, {}) for s in scores])
         macro = overall_f1(metrics)
-        improved = macro > best_f1
+        improved = macro > best.macro_f1
         if improved:
-            best_f1, best_epoch, best_bytes, best_scores = macro, epoch, nlp.to_bytes(), scores
+            best.epoch, best.macro_f1, best.model_bytes, best.scores = (
+                epoch, macro, nlp.to_bytes(), scores)
         report = EpochReport(epoch, round(losses.get(TEXTCAT, 0.0) / steps_per_epoch, 4),
                              {t: m["macro_f1"] for t, m in metrics.items()}, macro, improved,
                              round(time.perf_counter() - epoch_start, 1))
-        history.append({"epoch": epoch, "loss": report.loss, "dev_macro_f1": macro})
+        best.history.append({"epoch": epoch, "loss": report.loss, "dev_macro_f1": macro})
         on_epoch(report)
-
-    nlp.from_bytes(best_bytes)
-    thresholds = tune_thresholds(codebook, best_scores, dev_gold)
-    tuned = tier_metrics(codebook, dev_gold, [decide(codebook, s, thresholds)
-                                              for s in best_scores])
-    by_policy = policy_metrics(nlp, codebook, dev_texts, best_scores, dev_gold, options.seed)
-    nlp.add_pipe("themekit", config={"codebook": codebook_reference(codebook),
-                                     "thresholds": thresholds})
-    card = {
-        "themekit_model": 1,
-        "codebook": codebook.ref,
-        "labels": labels,
-        "pipeline": nlp.pipe_names,
-        "base_model": _describe_base(base),
-        **data.fingerprints(),
-        "examples": {"train": len(train_set), "dev": len(dev_set)},
-        "seed": options.seed,
-        "epochs": options.epochs,
-        "best_epoch": best_epoch,
-        "batch_size": options.batch_size,
-        "max_length": options.max_length,
-        "learn_rate": options.learn_rate,
-        "dropout": options.dropout,
-        "thresholds": thresholds,
-        "dev_metrics": {
-            "model_default_thresholds": {"tiers": _untuned(codebook, dev_gold, best_scores),
-                                         "macro_f1": best_f1},
-            "model_tuned_thresholds": {"tiers": tuned, "macro_f1": overall_f1(tuned)},
-            "by_combine_policy_crossfit": by_policy,
-            "note": "dev data chose the epoch and the thresholds, so the model figures are "
-                    "optimistic; by_combine_policy_crossfit codes each dev half with "
-                    "thresholds tuned on the other half",
-        },
-        "history": history,
-        "warnings": warnings,
-        "versions": _versions(),
-        "training_seconds": round(time.perf_counter() - started, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
-    card = save_model(nlp, card, Path(os.path.realpath(output)), name)
-    return TrainResult(output, card, warnings)
+    return best
 
 
 def _check_output(output: Path, inputs: Sequence[str | Path]) -> None:
