@@ -184,9 +184,10 @@ DEFAULT_PHONE_REGIONS = ("US", "CA", "GB", "IE", "AU", "NZ")
 """Where a number written without its country code (`(415) 555-0132`, `020 7946 0018`) is
 read as a national number: the common English-speaking countries. A number with its
 country code (`+63 917 123 4567`) is found whatever the regions."""
-MIN_PHONE_DIGITS = 7  # fewer: no full number, national or with a country code; and most
-# comments have no digits at all, so this test spares them the matcher
-_DIGIT = re.compile(r"\d")
+# Seven digits with at most four of libphonenumber's separators between any two (its own
+# limit; "x" and "ー" are among them): no number it finds has fewer, and the many comments
+# with no such run (most have no digits at all) never reach its matcher
+PHONE_GATE = re.compile(r"\d(?:[\W_xー]{0,4}\d){6}")
 
 
 def _phone_finder(nlp: Language, regions: Iterable[str] = DEFAULT_PHONE_REGIONS
@@ -198,8 +199,8 @@ def _phone_finder(nlp: Language, regions: Iterable[str] = DEFAULT_PHONE_REGIONS
     regions = _phone_regions(regions)
 
     def find(doc: Doc) -> list[CharSpan]:
-        text = doc.text
-        if len(_DIGIT.findall(text)) < MIN_PHONE_DIGITS:
+        text = columns(doc).text
+        if not PHONE_GATE.search(text):
             return []
         found = {(match.start, match.end)
                  for region in regions
@@ -247,13 +248,14 @@ URL = re.compile(r"(?<![\w@.-])(?:(?:(?:https?|ftp)://|www\.)(\S+)|[\w-]+(?:\.[\
                  re.IGNORECASE)
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f.]*", re.IGNORECASE)
+URL_GATE = re.compile(r"/|www\.", re.IGNORECASE)
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _URL_END = "/#=&%~+-_$@*"
 
 
 def _email_finder(nlp: Language) -> Callable[[Doc], list[CharSpan]]:
     def find(doc: Doc) -> list[CharSpan]:
-        text = doc.text
+        text = columns(doc).text
         if "@" not in text:
             return []
         return [CharSpan(*m.span()) for m in EMAIL.finditer(text)]
@@ -263,8 +265,8 @@ def _email_finder(nlp: Language) -> Callable[[Doc], list[CharSpan]]:
 
 def _url_finder(nlp: Language) -> Callable[[Doc], list[CharSpan]]:
     def find(doc: Doc) -> list[CharSpan]:
-        text = doc.text
-        if "/" not in text and "www." not in text.lower():
+        text = columns(doc).text
+        if not URL_GATE.search(text):
             return []
         out = []
         for m in URL.finditer(text):
@@ -298,7 +300,7 @@ def _ip_finder(nlp: Language) -> Callable[[Doc], list[CharSpan]]:
     even when it names a version (`1.2.3.4`); one glued to a word (`v1.2.3.4`) is not."""
 
     def find(doc: Doc) -> list[CharSpan]:
-        text = doc.text
+        text = columns(doc).text
         out = []
         if "." in text:
             out += [CharSpan(*m.span()) for m in IPV4.finditer(text)

@@ -36,7 +36,7 @@ from themekit.codebook import (
 from themekit.coding import Coding
 from themekit.extensions import RiskFinder, SpanFinder, TierRule
 from themekit.heads import CodebookHeads
-from themekit.matching import shared_columns
+from themekit.matching import columns, shared_columns
 from themekit.model_card import CARD_FILE, model_identity
 from themekit.plugins import (
     plugin_error,
@@ -472,23 +472,25 @@ class Risk(NamedTuple):
     span: Span
     start: int
     end: int
+    text: str
 
     @classmethod
     def of(cls, doc: Doc, flag: str, found: Span | tuple[int, int]) -> Risk:
         """The flag is the detector's registered name, whatever label its spans carry."""
         if isinstance(found, Span):
             return cls(Span(doc, found.start, found.end, label=flag),
-                       found.start_char, found.end_char)
+                       found.start_char, found.end_char, found.text)
         start, end = found
-        if not 0 <= start < end <= len(doc.text):
+        text = columns(doc).text
+        if not 0 <= start < end <= len(text):
             raise ValueError(f"character offsets ({start}, {end}) outside a text of "
-                             f"{len(doc.text)} characters")
-        return cls(doc.char_span(start, end, label=flag, alignment_mode="expand"), start, end)
+                             f"{len(text)} characters")
+        return cls(doc.char_span(start, end, label=flag, alignment_mode="expand"),
+                   start, end, text[start:end])
 
     def to_json(self) -> dict[str, Any]:
-        text = self.span.doc.text
-        return {"flag": self.span.label_, "text": text[self.start:self.end],
-                "start": self.start, "end": self.end}
+        return {"flag": self.span.label_, "text": self.text, "start": self.start,
+                "end": self.end}
 
 
 def _built(kind: str, name: str, build: Callable[..., Any], *args: Any, **options: Any) -> Any:
