@@ -169,3 +169,24 @@ def test_phone_regions_are_checked(tmp_path):
         phone_pipeline(["US", "XX"], tmp_path)("call 415-555-0132")
     with pytest.raises(ValueError, match="regions must be a list"):
         registered_detectors()["pii.phone"].build(spacy.blank("en"), regions="US")
+
+
+def test_annotate_redact_leaves_no_digit_of_a_phone_number(tmp_path):
+    """The command a researcher runs before sharing: the record's text, its risks and its
+    evidence keep no digit of the numbers (the text has no other digits)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from themekit.cli import main
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    text = "my phone number is:(425) 882-9090 or +63-917-123-4567, i talk to chatgpt daily"
+    src.write_text(json.dumps({"id": "p", "text": text}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["annotate", str(src), "-o", str(out), "--rules-only",
+                                       "--redact"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert record["text"] == "my phone number is:[PHONE] or [PHONE], i talk to chatgpt daily"
+    assert [r["text"] for r in record["themekit"]["risks"]] == ["[PHONE]", "[PHONE]"]
+    assert not any(c.isdigit() for c in record["text"])

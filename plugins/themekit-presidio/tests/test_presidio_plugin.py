@@ -1,15 +1,17 @@
 """The Presidio plugin: Presidio's pattern recognizers as themekit detectors, reporting
-character offsets that redaction replaces. Skipped where presidio-analyzer is not installed
-(themekit's own test run does not install it)."""
+character offsets that redaction replaces. Skipped where the plugin and presidio-analyzer
+are not installed (themekit's own test run installs neither). No conftest puts the
+plugin's src/ on sys.path: an egg-info left there by an editable install elsewhere would
+make every themekit test load the plugin's entry point without Presidio."""
 
 import pytest
 
 pytest.importorskip("presidio_analyzer")
+themekit_presidio = pytest.importorskip("themekit_presidio")
 
 import spacy  # noqa: E402
 import srsly  # noqa: E402
 
-import themekit_presidio  # noqa: E402
 from themekit.plugins import (  # noqa: E402
     PluginError,
     get_plugin_manager,
