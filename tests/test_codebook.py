@@ -73,7 +73,7 @@ def test_default_codebook_implements_the_shared_definition():
         "accessibility", "emotional_support", "therapeutic_value"}
     assert {c.id for c in book.children("concern")} == {
         "privacy", "generic_responses", "lack_of_oversight", "dependency"}
-    assert set(book.detectors) == {"pii.email", "pii.phone", "pii.url", "pii.handle",
+    assert set(book.detectors) == {"pii.email", "pii.phone", "pii.url", "pii.ip", "pii.handle",
                                    "sensitive.health_disclosure", "risk.crisis"}
     for code in book.codes.values():
         if not book.children(code.id) and code.id != "neutral":
@@ -104,6 +104,14 @@ def test_default_codebook_implements_the_shared_definition():
         ({"tiers__1__codes__1__patterns": [{"phrase": "a", "tokens": []}]}, "give either a phrase"),
         ({"tiers__1__codes__1__patterns": [{"phrase": "a", "weight": 0}]}, "weight must be a non-zero"),
         ({"detectors": ["pii.fax"]}, "detector 'pii.fax' is not registered"),
+        ({"detectors": [{"pii.email": {"regions": ["US"]}}]},
+         "detector 'pii.email': unknown option(s) regions (it takes: none)"),
+        ({"detectors": [{"pii.phone": {"region": ["US"]}}]},
+         "detector 'pii.phone': unknown option(s) region (it takes: regions)"),
+        ({"detectors": [{"pii.phone": ["US"]}]},
+         "detectors[0]: the options of 'pii.phone' must be a mapping, got list"),
+        ({"detectors": [["pii.phone"]]}, "detectors[0]: each entry is a detector's name"),
+        ({"detectors": ["pii.email", {"pii.email": {}}]}, "detector 'pii.email' is listed twice"),
         ({"rules": [{"type": "telepathy"}]}, "unknown rule type 'telepathy'"),
         ({"rules": [{"type": "contradiction", "when": ["ghost"], "message": "m"}]},
          "names unknown code(s): ghost"),

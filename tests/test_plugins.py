@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from themekit import hookimpl
 from themekit.errors import PluginError
 from themekit.cli import main
-from themekit.extensions import Detector, EvidenceSource
+from themekit.extensions import CharSpan, Detector, EvidenceSource
 from themekit.plugins import (get_plugin_manager, registered_detectors, registered_tier_rules,
                               reset_plugin_caches)
 from tests.test_codebook import MINIMAL
@@ -27,6 +27,22 @@ class ShoutDetector:
             return lambda doc: [doc[t.i:t.i + 1] for t in doc if t.is_upper and len(t) > 2]
 
         register(Detector("style.shouting", build, "WORDS IN CAPITALS"))
+
+
+class SecretDetector:
+    """A throwaway plugin that reports character offsets inside tokens, as the built-in
+    personal-data detectors do: the letters "ECRE" of SECRET, and a plain (start, end) pair
+    for its "S"; or offsets past the text's end, for a text that says "overflow"."""
+
+    @hookimpl
+    def register_detectors(self, register):
+        def find(doc):
+            if "overflow" in doc.text:
+                return [CharSpan(0, len(doc.text) + 1)]
+            at = doc.text.find("SECRET")
+            return [] if at < 0 else [CharSpan(at + 1, at + 5), (at, at + 1)]
+
+        register(Detector("test.secret", lambda nlp: find, "SECRET's letters", redact_as="#"))
 
 
 class BrokenPlugin:
@@ -50,6 +66,27 @@ def test_throwaway_detector_is_usable_from_a_codebook(register_plugin, tmp_path)
     nlp = spacy.blank("en")
     nlp.add_pipe("themekit", config={"codebook": str(path)})
     assert nlp("this is REALLY bad")._.themekit.flags == ["style.shouting"]
+
+
+def test_a_detector_may_report_character_offsets(register_plugin, tmp_path):
+    """The token span covers the characters; the coding and redaction keep them exactly."""
+    from themekit.redaction import redact_text
+
+    register_plugin(SecretDetector(), "secret")
+    path = tmp_path / "secret.yaml"
+    srsly.write_yaml(path, {**MINIMAL, "rules": [], "detectors": ["test.secret"]})
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"codebook": str(path)})
+    text = "the word xxSECRETxx here"
+    doc = nlp(text)
+    assert [(r["text"], r["start"], r["end"]) for r in doc._.themekit.risks] == [
+        ("S", 11, 12), ("ECRE", 12, 16)]
+    assert [(s.label_, s.text) for s in doc.spans["themekit_risks"]] == [
+        ("test.secret", "xxSECRETxx")] * 2
+    assert redact_text(text, doc._.themekit.to_json()["risks"]) == "the word xx##Txx here"
+    with pytest.raises(PluginError, match=r"detector 'test.secret' \(plugin 'secret'\) failed "
+                                          r"on a document: ValueError: character offsets"):
+        nlp("overflow")
 
 
 def test_exception_inside_a_plugin_names_the_plugin(register_plugin):

@@ -1,23 +1,31 @@
-"""Privacy-risk detectors: personal data in the text (e-mail, phone, link, @handle) and
-sensitive content a research team must handle with care (health disclosures, crisis talk).
+"""Privacy-risk detectors: personal data in the text (e-mail, phone, link, IP address,
+@handle) and sensitive content a research team must handle with care (health disclosures,
+crisis talk).
 
-They lean on spaCy's own lexical attributes (`like_email`, `like_url`, token shapes) and
-Matcher patterns rather than hand-written regexes over the raw text.
+Personal data is found in the text's characters, not in spaCy's tokens, whose boundaries
+it does not keep to (`is:(425) 882-9090`, `+14155550132`): phone numbers with
+`phonenumbers` (Google's libphonenumber, as Microsoft Presidio uses it), e-mails, links and
+IP addresses with expressions vetted by spaCy's `like_url` and the standard `ipaddress`
+module. Each reports exact character offsets, which redaction replaces. Handles and the
+sensitive-content detectors are token patterns (spaCy's Matcher and lexical attributes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy
-
-from spacy.attrs import LIKE_EMAIL, LIKE_URL, PREFIX
+import phonenumbers
+from spacy.attrs import PREFIX
+from spacy.lang.lex_attrs import like_url
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from themekit import hookimpl
-from themekit.extensions import Detector
+from themekit.extensions import CharSpan, Detector
 from themekit.matching import AnchoredMatcher, ShapeGate, columns
 
 CONDITIONS = [
@@ -102,24 +110,6 @@ CRISIS_PATTERNS = [
     [*NOT_WANTING_TO, {"LOWER": "be"}, {"LOWER": {"IN": ["alive", "here", "anymore"]}}],
 ]
 
-# Every token is tested on its shape (punctuation is its own shape), so the patterns
-# compile to one expression each (see themekit.matching).
-PHONE_PATTERNS = [
-    [{"SHAPE": "ddd"}, {"SHAPE": {"IN": ["-", "."]}}, {"SHAPE": "ddd"},
-     {"SHAPE": {"IN": ["-", "."]}}, {"SHAPE": "dddd"}],
-    [{"SHAPE": "("}, {"SHAPE": "ddd"}, {"SHAPE": ")"}, {"SHAPE": "ddd"},
-     {"SHAPE": {"IN": ["-", "."]}, "OP": "?"}, {"SHAPE": "dddd"}],
-    [{"SHAPE": {"IN": ["+d", "+dd", "+ddd"]}}, {"SHAPE": {"IN": ["d", "dd", "ddd", "dddd"]}, "OP": "{2,4}"}],
-    # a number the tokenizer kept whole: 555-123-4567, 555.123.4567, +1-555-123-4567
-    [{"SHAPE": {"IN": ["ddd-ddd-dddd", "ddd.ddd.dddd", "+d-ddd-ddd-dddd", "d-ddd-ddd-dddd"]}}],
-    [{"SHAPE": {"IN": ["dddd", "ddddd"]}}, {"SHAPE": "ddd"}, {"SHAPE": {"IN": ["ddd", "dddd"]}}],
-    # a local number without area code: 555-0177
-    [{"SHAPE": "ddd"}, {"SHAPE": "-"}, {"SHAPE": "dddd"}],
-    [{"SHAPE": "ddd-dddd"}],
-]
-
-
-
 def _matcher_finder(
     label: str, patterns: list[list[dict]], accept: Callable[[Span], bool] = lambda span: True
 ) -> Callable[[Language], Callable]:
@@ -173,17 +163,6 @@ def _token_finder(
     return build
 
 
-def _may_be_url(shape: str) -> bool:
-    """spaCy's `like_url` needs a scheme (`://`) or a dot inside the token."""
-    return "://" in shape or "." in shape.strip(".")
-
-
-def _is_link(span: Span) -> bool:
-    """A real link, not a product name such as Character.AI: needs a scheme, www. or a path."""
-    text = span.text.lower()
-    return "/" in text or text.startswith("www.")
-
-
 def _is_handle(span: Span) -> bool:
     return len(span.text) > 2 and span.text[1:].replace("_", "").replace(".", "").isalnum()
 
@@ -197,24 +176,166 @@ def _handle_end(doc: Doc, i: int) -> int:
     return end
 
 
-def _may_be_email(shape: str) -> bool:
-    return "@" in shape
-
-
 def _may_be_handle(shape: str) -> bool:
     return shape.startswith("@")
 
 
+DEFAULT_PHONE_REGIONS = ("US", "CA", "GB", "IE", "AU", "NZ")
+"""Where a number written without its country code (`(415) 555-0132`, `020 7946 0018`) is
+read as a national number: the common English-speaking countries. A number with its
+country code (`+63 917 123 4567`) is found whatever the regions."""
+# Seven digits with at most four of libphonenumber's separators between any two (its own
+# limit; "x" and "ー" are among them): no number it finds has fewer, and the many comments
+# with no such run (most have no digits at all) never reach its matcher
+PHONE_GATE = re.compile(r"\d(?:[\W_xー]{0,4}\d){6}")
+
+
+def _phone_finder(nlp: Language, regions: Iterable[str] = DEFAULT_PHONE_REGIONS
+                  ) -> Callable[[Doc], list[CharSpan]]:
+    """Phone numbers by libphonenumber's matcher at its VALID leniency: a number must be
+    one that a region's numbering plan assigns, not just have a plausible length, which is
+    what keeps ranges (`200-1000`), dates, times, prices and IDs out (POSSIBLE takes them
+    all). Overlapping matches (one number read in two regions) are joined."""
+    regions = _phone_regions(regions)
+
+    def find(doc: Doc) -> list[CharSpan]:
+        text = columns(doc).text
+        if not PHONE_GATE.search(text):
+            return []
+        found = {(match.start, match.end)
+                 for region in regions
+                 for match in phonenumbers.PhoneNumberMatcher(
+                     text, region, leniency=phonenumbers.Leniency.VALID)}
+        return list(_joined(found))
+
+    return find
+
+
+def _phone_regions(regions: Iterable[str]) -> tuple[str, ...]:
+    """The regions as libphonenumber's codes; ValueError names any it does not know."""
+    if isinstance(regions, str) or not isinstance(regions, Iterable):
+        raise ValueError(f"regions must be a list of region codes such as [US, GB], "
+                         f"got {regions!r}")
+    codes = tuple(str(region).upper() for region in regions)
+    unknown = [code for code in codes if code not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown or not codes:
+        raise ValueError(f"unknown phone region(s) {', '.join(unknown) or '(none given)'}: "
+                         "use two-letter ISO 3166 codes such as US, GB, PH, IN")
+    return codes
+
+
+def _joined(spans: Iterable[tuple[int, int]]) -> Iterator[CharSpan]:
+    """Character spans with the overlapping ones joined, in text order."""
+    current: list[int] | None = None
+    for start, end in sorted(spans):
+        if current is not None and start < current[1]:
+            current[1] = max(current[1], end)
+            continue
+        if current is not None:
+            yield CharSpan(*current)
+        current = [start, end]
+    if current is not None:
+        yield CharSpan(*current)
+
+
+# local part, @, dot-separated labels (any script, so IDN as typed), then a top-level
+# domain of letters or its punycode form (xn--p1ai); possessive, so no backtracking blow-up
+EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]++@(?:[^\W_][\w-]*+\.)+(?:xn--[a-z0-9-]+|[^\W\d_]{2,})"
+                   r"(?![\w-])", re.IGNORECASE)
+# a scheme or www. takes everything up to a space (an IPv6 host in brackets included);
+# a bare domain needs a path, and spaCy's like_url to accept it (Character.AI is no link)
+URL = re.compile(r"(?<![\w@.-])(?:(?:(?:https?|ftp)://|www\.)(\S+)|[\w-]+(?:\.[\w-]+)+/\S*)",
+                 re.IGNORECASE)
+IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
+IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f.]*", re.IGNORECASE)
+URL_GATE = re.compile(r"/|www\.", re.IGNORECASE)
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+_URL_END = "/#=&%~+-_$@*"
+
+
+def _email_finder(nlp: Language) -> Callable[[Doc], list[CharSpan]]:
+    def find(doc: Doc) -> list[CharSpan]:
+        text = columns(doc).text
+        if "@" not in text:
+            return []
+        return [CharSpan(*m.span()) for m in EMAIL.finditer(text)]
+
+    return find
+
+
+def _url_finder(nlp: Language) -> Callable[[Doc], list[CharSpan]]:
+    def find(doc: Doc) -> list[CharSpan]:
+        text = columns(doc).text
+        if not URL_GATE.search(text):
+            return []
+        out = []
+        for m in URL.finditer(text):
+            start, end = m.start(), _url_end(text, m.start(), m.end())
+            if m.group(1) is None and not like_url(text[start:end]):
+                continue
+            if m.group(1) is None or end > m.start(1):  # a scheme needs something after it
+                out.append(CharSpan(start, end))
+        return out
+
+    return find
+
+
+def _url_end(text: str, start: int, end: int) -> int:
+    """Where a link ends once the punctuation of the sentence around it is cut off: a
+    final `.`, `,`, `!`, an emoji, a `)` the link did not open."""
+    while end > start:
+        last = text[end - 1]
+        if last in _CLOSERS:
+            if text.count(_CLOSERS[last], start, end) >= text.count(last, start, end):
+                break
+        elif last.isalnum() or last in _URL_END:
+            break
+        end -= 1
+    return end
+
+
+def _ip_finder(nlp: Language) -> Callable[[Doc], list[CharSpan]]:
+    """IPv4 and IPv6 addresses, each candidate checked by `ipaddress` (no octet over 255,
+    no leading zeros, a well-formed IPv6). A dotted quad of valid octets is an address
+    even when it names a version (`1.2.3.4`); one glued to a word (`v1.2.3.4`) is not."""
+
+    def find(doc: Doc) -> list[CharSpan]:
+        text = columns(doc).text
+        out = []
+        if "." in text:
+            out += [CharSpan(*m.span()) for m in IPV4.finditer(text)
+                    if _is_address(m.group(), ipaddress.IPv4Address)]
+        if ":" in text:
+            for m in IPV6.finditer(text):
+                candidate = m.group().rstrip(".")
+                if any(c.isalnum() for c in candidate) \
+                        and _is_address(candidate, ipaddress.IPv6Address):
+                    out.append(CharSpan(m.start(), m.start() + len(candidate)))
+        return list(_joined(out))  # ::ffff:192.0.2.1 holds a dotted quad
+
+    return find
+
+
+def _is_address(text: str, kind: type) -> bool:
+    try:
+        kind(text)
+    except ValueError:
+        return False
+    return True
+
+
 @hookimpl
-def register_detectors(register):
-    register(Detector("pii.email", _token_finder("pii.email", LIKE_EMAIL, True, _may_be_email),
-                      "An e-mail address.", redact_as="[EMAIL]"))
-    register(Detector("pii.phone", _matcher_finder("pii.phone", PHONE_PATTERNS),
-                      "A phone number (North-American and international forms).",
-                      redact_as="[PHONE]"))
-    register(Detector("pii.url",
-                      _token_finder("pii.url", LIKE_URL, True, _may_be_url, _is_link),
+def register_detectors(register: Callable[[Detector], None]) -> None:
+    register(Detector("pii.email", _email_finder,
+                      "An e-mail address (internationalised domains included).",
+                      redact_as="[EMAIL]"))
+    register(Detector("pii.phone", _phone_finder,
+                      "A phone number: with its country code, or national in one of the "
+                      f"`regions` (default {', '.join(DEFAULT_PHONE_REGIONS)}).",
+                      redact_as="[PHONE]", options=("regions",)))
+    register(Detector("pii.url", _url_finder,
                       "A link (with a scheme, www. or a path).", redact_as="[URL]"))
+    register(Detector("pii.ip", _ip_finder, "An IPv4 or IPv6 address.", redact_as="[IP]"))
     register(Detector("pii.handle",
                       _token_finder("pii.handle", PREFIX, "@", _may_be_handle, _is_handle,
                                     _handle_end),

@@ -173,8 +173,9 @@ def count_lines(path: str) -> int | None:
               help="Write through checkpoints beside the outputs (OUTPUT.checkpoint) that an "
               "interruption keeps; the same command again continues where it stopped.")
 @click.option("--redact", is_flag=True,
-              help="Replace e-mails, phones, links and @handles with [EMAIL] [PHONE] [URL] "
-              "[@USER] (and what plugin detectors mark with redact_as); offsets follow.")
+              help="Replace e-mails, phones, links, IP addresses and @handles with [EMAIL] "
+              "[PHONE] [URL] [IP] [@USER] (and what plugin detectors mark with redact_as), "
+              "exactly the characters found; offsets follow.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Documents per nlp.pipe batch.")
 @click.option("--combine", type=click.Choice(COMBINE_POLICIES),

@@ -94,6 +94,8 @@ class Codebook:
     detectors: tuple[str, ...]
     source: str
     raw: Mapping[str, Any]
+    detector_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Per detector, the options the codebook sets (`- pii.phone: {regions: [US]}`)."""
 
     @property
     def ref(self) -> str:
@@ -239,8 +241,9 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
 
     _check_references(codes, tiers, tier_order, problems)
     _check_pattern_ids(codes, problems)
-    detectors = tuple(str(d) for d in _as_list(data.get("detectors", []), "detectors", problems))
-    _check_detectors(detectors, problems)
+    detector_options = _parse_detectors(data.get("detectors", []), problems)
+    detectors = tuple(detector_options)
+    _check_detectors(detector_options, problems)
     _check_names(codes, tiers, detectors, problems)
     rules = tuple(_parse_rules(data.get("rules", []), problems))
     if problems:
@@ -255,6 +258,7 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
         detectors=detectors,
         source=source,
         raw=data,
+        detector_options={k: v for k, v in detector_options.items() if v},
     )
     _check_rules(codebook, problems)
     if problems:
@@ -563,17 +567,47 @@ def _parse_rules(raw_rules: Any, problems: list[str]) -> Iterator[RuleSpec]:
         yield RuleSpec(type=str(raw["type"]), id=rule_id, config=config)
 
 
-def _check_detectors(names: tuple[str, ...], problems: list[str]) -> None:
-    """Detectors come from plugins: each one the codebook names must be registered."""
+def _parse_detectors(raw: Any, problems: list[str]) -> dict[str, dict[str, Any]]:
+    """Detector name -> the options set for it: each entry is a name, or a mapping of one
+    name to its options (`- pii.phone: {regions: [US, PH]}`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(_as_list(raw, "detectors", problems)):
+        if isinstance(entry, dict) and len(entry) == 1:
+            ((name, options),) = entry.items()
+            if not isinstance(options, dict):
+                problems.append(f"detectors[{index}]: the options of '{name}' must be a "
+                                f"mapping, got {type(options).__name__}")
+                options = {}
+        elif isinstance(entry, (str, int)) and not isinstance(entry, bool):
+            name, options = entry, {}
+        else:
+            problems.append(f"detectors[{index}]: each entry is a detector's name, or one "
+                            "name with its options ('- pii.phone: {regions: [US]}')")
+            continue
+        if str(name) in out:
+            problems.append(f"detector '{name}' is listed twice; keep one")
+        out[str(name)] = {str(k): v for k, v in options.items()}
+    return out
+
+
+def _check_detectors(options: dict[str, dict[str, Any]], problems: list[str]) -> None:
+    """Detectors come from plugins: each one the codebook names must be registered, and
+    take the options set for it."""
     from themekit.plugins import registered_detectors
 
     detectors = registered_detectors()
-    for name in names:
+    for name, set_options in options.items():
         if name not in detectors:
             problems.append(
                 f"detector '{name}' is not registered (known: {', '.join(sorted(detectors))}); "
                 "install the plugin that provides it or remove it"
             )
+            continue
+        unknown = sorted(set(set_options) - set(detectors[name].options))
+        if unknown:
+            known = ", ".join(detectors[name].options) or "none"
+            problems.append(f"detector '{name}': unknown option(s) {', '.join(unknown)} "
+                            f"(it takes: {known})")
 
 
 def _check_rules(codebook: Codebook, problems: list[str]) -> None:

@@ -4,8 +4,10 @@ Registered with `@Language.factory` and the `spacy_factories` entry point, so a 
 interpreter can `nlp.add_pipe("themekit", config={"codebook": "llm-mental-health"})`
 without importing themekit first. It writes, in this order of preference for consumers:
 `doc.cats` (a score for every code), `doc.spans["themekit"]` (evidence, labelled by code),
-`doc.spans["themekit_risks"]` (privacy-risk spans, labelled by flag) and `doc._.themekit`
-(a `Coding`: codes per tier, flags, provenance, review reasons).
+`doc.spans["themekit_risks"]` (privacy-risk spans, labelled by flag: the smallest token
+spans covering what the detectors found) and `doc._.themekit` (a `Coding`: codes per tier,
+flags, provenance, review reasons, and the risks' exact character offsets, in the same
+order as those spans, which redaction replaces).
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from spacy.util import load_config, minibatch, registry
 from themekit.codebook import COMBINE_POLICIES, Codebook, RuleSpec, load_codebook, parse_codebook
 from themekit.errors import CodebookError, SettingError
 from themekit.coding import Coding
-from themekit.extensions import SpanFinder, TierRule
+from themekit.extensions import RiskFinder, SpanFinder, TierRule
 from themekit.heads import CodebookHeads
-from themekit.matching import shared_columns
+from themekit.matching import columns, shared_columns
 from themekit.model_card import CARD_FILE, model_identity
 from themekit.plugins import (
     plugin_error,
@@ -279,7 +281,7 @@ class ThemekitComponent:
             return doc
         finders = self._finders or self._build_finders(codebook)
         with shared_columns(doc):  # one read of the token attributes for every finder
-            evidence_spans, risk_spans = finders.find(doc)
+            evidence_spans, risks = finders.find(doc)
         evidence = finders.evidence_by_code(evidence_spans)
         if scored is not None:
             outcome = self._outcome(evidence, scored.scores, scored.thresholds)
@@ -288,16 +290,16 @@ class ThemekitComponent:
                 tuple(sorted((code, e.score, e.vetoed) for code, e in evidence.items()))
             )
         doc.spans[EVIDENCE_KEY] = evidence_spans
-        doc.spans[RISKS_KEY] = risk_spans
+        doc.spans[RISKS_KEY] = [risk.span for risk in risks]
         doc.cats = {**doc.cats, **outcome.cats}  # another component's labels stay
         doc._.themekit = Coding(
             codebook=codebook.ref,
-            flags=sorted({span.label_ for span in risk_spans}),
+            flags=sorted({risk.span.label_ for risk in risks}),
             # a match whose code was not assigned was outweighed (below its threshold,
             # vetoed, or overruled by the model), and says so
             evidence=[{**_span_json(s, "code", "pattern"),
                        "assigned": s.label_ in outcome.provenance} for s in evidence_spans],
-            risks=[_span_json(s, "flag") for s in risk_spans],
+            risks=[risk.to_json() for risk in risks],
             model=dict(scored.model) if scored else None,
             **outcome.copy(evidence),
         )
@@ -392,7 +394,7 @@ class _Finders:
 
     codes: frozenset[str]
     evidence_finders: list[tuple[str, SpanFinder]]
-    risk_finders: list[tuple[str, SpanFinder]]
+    risk_finders: list[tuple[str, RiskFinder]]
     rules: list[Any]
     weights: dict[str, float]
     rules_only_outcome: Callable[[tuple[tuple[str, float, bool], ...]], Outcome]
@@ -406,7 +408,8 @@ class _Finders:
             codes=frozenset(codebook.codes),
             evidence_finders=[(name, _built("evidence source", name, source.build, nlp, codebook))
                               for name, source in sources.items()],
-            risk_finders=[(name, _built("detector", name, detectors[name].build, nlp))
+            risk_finders=[(name, _built("detector", name, detectors[name].build, nlp,
+                                        **codebook.detector_options.get(name, {})))
                           for name in codebook.detectors],
             rules=[_NamedRule(_built("rule type", spec.type, rule_types[spec.type].from_config,
                                      spec, codebook), spec) for spec in codebook.rules],
@@ -421,11 +424,11 @@ class _Finders:
             ),
         )
 
-    def find(self, doc: Doc) -> tuple[list[Span], list[Span]]:
-        """Evidence and risk spans, each in text order. A finder that raises is named, with
+    def find(self, doc: Doc) -> tuple[list[Span], list[Risk]]:
+        """Evidence spans and risks, each in text order. A finder that raises is named, with
         the plugin that registered it."""
         evidence: list[Span] = []
-        risks: list[Span] = []
+        risks: list[Risk] = []
         kind, name = "evidence source", ""
         try:
             for name, find in self.evidence_finders:
@@ -436,12 +439,11 @@ class _Finders:
                     evidence.append(span)
             kind = "detector"
             for name, find in self.risk_finders:
-                # the flag is the detector's registered name, whatever label its spans carry
-                risks.extend(Span(doc, span.start, span.end, label=name) for span in find(doc))
+                risks.extend(Risk.of(doc, name, found) for found in find(doc))
         except Exception as exc:
             raise plugin_error(kind, name, exc, "failed on a document") from exc
         evidence.sort(key=_position)
-        risks.sort(key=_position)
+        risks.sort(key=lambda risk: (risk.start, risk.end))
         return evidence, risks
 
     def evidence_by_code(self, spans: list[Span]) -> dict[str, CodeEvidence]:
@@ -457,9 +459,37 @@ class _Finders:
         return evidence
 
 
-def _built(kind: str, name: str, build: Callable[..., Any], *args: Any) -> Any:
+class Risk(NamedTuple):
+    """What a detector found: the exact characters (what redaction replaces) and the
+    smallest token span covering them (what `doc.spans["themekit_risks"]` holds)."""
+
+    span: Span
+    start: int
+    end: int
+    text: str
+
+    @classmethod
+    def of(cls, doc: Doc, flag: str, found: Span | tuple[int, int]) -> Risk:
+        """The flag is the detector's registered name, whatever label its spans carry."""
+        if isinstance(found, Span):
+            return cls(Span(doc, found.start, found.end, label=flag),
+                       found.start_char, found.end_char, found.text)
+        start, end = found
+        text = columns(doc).text
+        if not 0 <= start < end <= len(text):
+            raise ValueError(f"character offsets ({start}, {end}) outside a text of "
+                             f"{len(text)} characters")
+        return cls(doc.char_span(start, end, label=flag, alignment_mode="expand"),
+                   start, end, text[start:end])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"flag": self.span.label_, "text": self.text, "start": self.start,
+                "end": self.end}
+
+
+def _built(kind: str, name: str, build: Callable[..., Any], *args: Any, **options: Any) -> Any:
     try:
-        return build(*args)
+        return build(*args, **options)
     except Exception as exc:
         raise plugin_error(kind, name, exc, "could not be built") from exc
 

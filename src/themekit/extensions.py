@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 
 if TYPE_CHECKING:  # spaCy is imported by what builds pipelines, not by `themekit --help`
     from spacy.language import Language
@@ -15,6 +15,20 @@ if TYPE_CHECKING:  # spaCy is imported by what builds pipelines, not by `themeki
     from themekit.tiers import Resolution
 
 SpanFinder = Callable[["Doc"], Iterable["Span"]]
+
+
+class CharSpan(NamedTuple):
+    """Where a detector found something, in characters of `doc.text` (end exclusive).
+
+    Personal data does not keep to token boundaries (`(415)555-0132` glued to a colon, a
+    number inside a longer token), so a detector that reads the text returns these rather
+    than spans; a plain `(start, end)` pair of ints is read the same way."""
+
+    start: int
+    end: int
+
+
+RiskFinder = Callable[["Doc"], Iterable["Span | CharSpan | tuple[int, int]"]]
 
 
 @dataclass(frozen=True)
@@ -32,15 +46,20 @@ class RegisteredCodebook:
 class Detector:
     """A privacy-risk detector; its `name` is the flag id it writes (e.g. `pii.email`).
 
-    `build(nlp)` is called once per pipeline and returns a function from a Doc to the risk
-    spans it finds. `redact_as` is the placeholder `--redact` writes over those spans (None:
-    the flag is reported but the text is kept).
+    `build(nlp, **options)` is called once per pipeline and returns a function from a Doc
+    to what it finds there: token spans, or `CharSpan`s (exact character offsets, which
+    the component covers with the smallest token span and which redaction replaces
+    exactly). `options` names the keyword arguments `build` accepts, which a codebook
+    sets per detector (`- pii.phone: {regions: [US, PH]}`); `build` raises ValueError
+    for a bad value. `redact_as` is the placeholder `--redact` writes over what it finds
+    (None: the flag is reported but the text is kept).
     """
 
     name: str
-    build: Callable[[Language], SpanFinder]
+    build: Callable[..., RiskFinder]
     description: str = ""
     redact_as: str | None = None
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ come from spaCy's own Matcher, so results equal the plain Matcher's.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -55,6 +56,12 @@ class DocColumns:
         self._lists: dict[int, list[int]] = {}
         self._sets: dict[int, set[int]] = {}
         self._texts: dict[int, str] = {}
+
+    @functools.cached_property
+    def text(self) -> str:
+        """`doc.text`, which spaCy joins from the tokens anew at every call (several µs a
+        comment): read once for every detector that works on the characters."""
+        return self.doc.text
 
     def array(self, attr: int) -> numpy.ndarray:
         if attr not in self._arrays:

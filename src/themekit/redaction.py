@@ -31,29 +31,39 @@ def redact_coding(coding: dict[str, Any]) -> dict[str, Any]:
     replacements = _replacements(coding["risks"])
 
     def clean(span: dict[str, Any]) -> dict[str, Any]:
-        inside = [{**r, "start": r["start"] - span["start"], "end": r["end"] - span["start"]}
-                  for r in coding["risks"]
-                  if r["start"] >= span["start"] and r["end"] <= span["end"]]
-        return {**span, "text": redact_text(span["text"], inside) if inside else span["text"],
-                "start": _moved(span["start"], replacements, at_end=False),
-                "end": _moved(span["end"], replacements, at_end=True)}
+        # a replacement reaching into the span is written whole, as the moved offsets say
+        start, end, text = span["start"], span["end"], span["text"]
+        parts: list[str] = []
+        cursor = start
+        for r_start, r_end, placeholder in replacements:
+            if r_end > start and r_start < end:
+                parts += [text[cursor - start:max(r_start, start) - start], placeholder]
+                cursor = min(r_end, end)
+        parts.append(text[cursor - start:])
+        return {**span, "text": "".join(parts),
+                "start": _moved(start, replacements, at_end=False),
+                "end": _moved(end, replacements, at_end=True)}
 
     return {**coding, "risks": [clean(r) for r in coding["risks"]],
             "evidence": [clean(e) for e in coding["evidence"]]}
 
 
 def _replacements(risks: Iterable[Mapping[str, Any]]) -> list[tuple[int, int, str]]:
-    """(start, end, placeholder) of the risk spans redaction replaces, in text order; a span
-    overlapping one already replaced is left to it."""
+    """(start, end, placeholder) of the character ranges redaction replaces, in text order.
+    Overlapping risks (an IP inside a link, an e-mail running into a link) are replaced
+    together, under the placeholder of the one that starts first (the longer at a tie), so
+    nothing of either is left behind."""
     marks = placeholders()
     out: list[tuple[int, int, str]] = []
-    cursor = 0
-    for risk in sorted(risks, key=lambda r: r["start"]):
+    for risk in sorted(risks, key=lambda r: (r["start"], -r["end"])):
         placeholder = marks.get(risk["flag"])
-        if placeholder is None or risk["start"] < cursor:
+        if placeholder is None:
             continue
-        out.append((risk["start"], risk["end"], placeholder))
-        cursor = risk["end"]
+        if out and risk["start"] < out[-1][1]:
+            start, end, first = out[-1]
+            out[-1] = (start, max(end, risk["end"]), first)
+        else:
+            out.append((risk["start"], risk["end"], placeholder))
     return out
 
 
