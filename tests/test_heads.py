@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from themekit.cli import main
 from themekit.codebook import load_codebook
+from themekit.errors import SettingError
 from themekit.encoder import EmbeddingCache
 from themekit.heads import HEADS, CodebookHeads, TierHead, WordFeatures, blend, score_vectors
 from themekit.model_card import CARD_FILE, model_identity
@@ -268,7 +269,7 @@ def test_same_data_and_seed_give_the_same_heads_and_metrics(heads_model):
 def test_tune_on_must_name_a_training_file(tmp_path, codebook):
     data = write_examples(tmp_path / "train.jsonl")
     other = write_examples(tmp_path / "other.jsonl", EXAMPLES[:2])
-    with pytest.raises(ValueError, match=r"--tune-on .*other.jsonl: not one of the training"):
+    with pytest.raises(SettingError, match=r"tune_on: .*other.jsonl: not one of the training"):
         train_heads(data, tmp_path / "m", codebook, tune_on=[other],
                     options=HeadsOptions(folds=2, max_length=16, regularization=(1.0,)),
                     cache=EmbeddingCache(tmp_path / "cache"))
