@@ -1,6 +1,6 @@
 """Accuracy on hand-coded gold: rules, TF-IDF + logistic regression, and trained models.
 
-Prints per-tier macro-F1 and Cohen's kappa (computed by `themekit.evaluate`), the themes
+Prints per-tier macro-F1 and Cohen's kappa (computed by `themekit.analysis.evaluate`), the themes
 micro-F1, and the estimated share of personal_use against the gold share, for:
 
     rules only            the codebook's patterns and tier rules (`annotate --rules-only`)
@@ -41,7 +41,7 @@ SHARE_CODE = ("experience", "personal_use")
 
 def gold_items(codebook, gold_path: Path) -> tuple[list[str], list[str], dict]:
     """Ids, texts and gold Labels of a gold file, texts looked up in the corpus by id."""
-    from themekit.evaluate import read_gold
+    from themekit.analysis.evaluate import read_gold
 
     gold = read_gold(gold_path, codebook)
     texts = {}
@@ -56,7 +56,7 @@ def gold_items(codebook, gold_path: Path) -> tuple[list[str], list[str], dict]:
 
 def pipeline_labels(nlp, texts: Sequence[str]) -> list:
     """Labels of each text as `themekit annotate` would code it with this pipeline."""
-    from themekit.coded import Labels
+    from themekit.io.coded import Labels
 
     out = []
     for doc in nlp.pipe(texts, batch_size=64):
@@ -71,8 +71,8 @@ def tfidf_labels(codebook, train_paths: Sequence[Path], texts: Sequence[str]) ->
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    from themekit.coded import Labels
-    from themekit.train import read_training_files
+    from themekit.io.coded import Labels
+    from themekit.model.finetune import read_training_files
 
     examples = [ex for f in read_training_files(train_paths, codebook, corpus=CORPUS)
                 for ex in f.examples]
@@ -100,7 +100,7 @@ def tfidf_labels(codebook, train_paths: Sequence[Path], texts: Sequence[str]) ->
 
 
 def score(codebook, ids: Sequence[str], labels: Sequence, gold: dict) -> dict:
-    from themekit.evaluate import evaluate
+    from themekit.analysis.evaluate import evaluate
 
     result = evaluate(codebook, zip(ids, labels), gold)
     tier, code = SHARE_CODE
@@ -113,7 +113,7 @@ def score(codebook, ids: Sequence[str], labels: Sequence, gold: dict) -> dict:
 def run(models: dict[str, Path], train_paths: Sequence[Path], gold_path: Path,
         quantize: bool) -> dict:
     from themekit.codebook import load_codebook
-    from themekit.pipeline import build_pipeline
+    from themekit.nlp.pipeline import build_pipeline
 
     codebook = load_codebook("llm-mental-health")
     ids, texts, gold = gold_items(codebook, gold_path)

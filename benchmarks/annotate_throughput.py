@@ -38,7 +38,7 @@ def _floor_pipeline():
     import spacy
     from spacy.language import Language
 
-    import themekit.component  # noqa: F401 (registers the doc._.themekit extension)
+    import themekit.nlp.component  # noqa: F401 (registers the doc._.themekit extension)
 
     @Language.component("no_coding")
     def no_coding(doc):

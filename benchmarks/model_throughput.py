@@ -67,7 +67,7 @@ def bare_forward(texts: list[str], model_dir: str) -> float:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from themekit.encoder import encoder_path
+    from themekit.model.encoder import encoder_path
 
     base = model_card(model_dir)["base_model"]
     base = base.get("path") or encoder_path(base["name"])
@@ -85,7 +85,7 @@ def bare_forward(texts: list[str], model_dir: str) -> float:
 
 def model_card(model: str) -> dict:
     """The card of a model folder, or of the codebook's shipped model for DEFAULT."""
-    from themekit.model_card import read_card
+    from themekit.model.card import read_card
     from themekit.plugins import registered_codebooks
 
     return read_card(registered_codebooks()["llm-mental-health"].model if model == DEFAULT
@@ -95,7 +95,7 @@ def model_card(model: str) -> dict:
 def annotate_seconds(model: str, slice_path: str, quantize: bool, batch_size: int) -> float:
     from themekit.annotate import annotate_file
     from themekit.codebook import load_codebook
-    from themekit.pipeline import build_pipeline
+    from themekit.nlp.pipeline import build_pipeline
 
     nlp = build_pipeline(load_codebook("llm-mental-health"), None if model == DEFAULT else model,
                          quantize=quantize)
@@ -113,7 +113,7 @@ def gold_scores(model: Path, quantize: bool) -> dict:
     from accuracy import GOLD, gold_items, pipeline_labels, score
 
     from themekit.codebook import load_codebook
-    from themekit.pipeline import build_pipeline
+    from themekit.nlp.pipeline import build_pipeline
 
     codebook = load_codebook("llm-mental-health")
     ids, texts, gold = gold_items(codebook, GOLD)

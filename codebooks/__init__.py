@@ -1,1 +1,1 @@
-"""Built-in codebook files, shipped as package data (`themekit_codebooks`)."""
+"""Built-in codebook files, shipped as package data (`themekit.codebook_files`)."""

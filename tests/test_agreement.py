@@ -12,7 +12,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from rich.console import Console
 
-from themekit.agreement import (
+from themekit.analysis.agreement import (
     AgreementResult,
     Estimate,
     VariableAgreement,
@@ -26,7 +26,7 @@ from themekit.agreement import (
 from themekit.cli import main
 from themekit.codebook import load_codebook
 from themekit.errors import InputError
-from themekit.sheets import read_sheet
+from themekit.io.sheets import read_sheet
 
 TOY = """
 name: toy

@@ -112,12 +112,12 @@ def test_a_bug_is_reported_as_a_bug_with_its_traceback(tmp_path, monkeypatch, bu
     """An exception that is not a ThemekitError (a ValueError from inside numpy or spaCy
     included) is a bug: the command says so and keeps the exception, rather than printing
     it as a one-line mistake of the user's."""
-    import themekit.report
+    import themekit.analysis.report
 
     def broken(*args, **kwargs):
         raise bug
 
-    monkeypatch.setattr(themekit.report, "build_report", broken)
+    monkeypatch.setattr(themekit.analysis.report, "build_report", broken)
     coded = tmp_path / "coded.jsonl"
     coded.write_text("{}\n")
     result = CliRunner().invoke(main, ["report", str(coded)])

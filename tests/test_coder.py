@@ -15,7 +15,7 @@ import pytest
 from rich.console import Console
 
 from themekit.codebook import load_codebook
-from themekit.coder import (
+from themekit.handcoding.coder import (
     apply_key,
     make_layout,
     render,
@@ -24,7 +24,7 @@ from themekit.coder import (
     start,
 )
 from themekit.errors import InputError, SettingError
-from themekit.sheets import blank_item, read_sheet, write_sheet
+from themekit.io.sheets import blank_item, read_sheet, write_sheet
 
 TEXTS = ["first comment", "second comment", "third comment"]
 

@@ -15,9 +15,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from themekit.coding import Coding
-from themekit.component import Outcome
-from themekit.tiers import CodeEvidence, combined_score, resolve
+from themekit.nlp.coding import Coding
+from themekit.nlp.component import Outcome
+from themekit.nlp.tiers import CodeEvidence, combined_score, resolve
 from tests.test_codebook import MINIMAL
 
 MINI_RULES = {

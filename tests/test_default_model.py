@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from themekit.cli import main
 from themekit.errors import CodebookError
 from themekit.codebook import load_codebook
-from themekit.extensions import RegisteredCodebook
-from themekit.model_card import CARD_FILE, model_identity, read_card
+from themekit.plugins.types import RegisteredCodebook
+from themekit.model.card import CARD_FILE, model_identity, read_card
 from themekit.plugins import registered_codebooks
 
 REPO = Path(__file__).resolve().parents[1]

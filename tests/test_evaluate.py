@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from themekit.cli import main
 from themekit.codebook import load_codebook
-from themekit.coded import Labels
-from themekit.evaluate import evaluate, evaluate_files, read_gold
+from themekit.io.coded import Labels
+from themekit.analysis.evaluate import evaluate, evaluate_files, read_gold
 from themekit.errors import InputError
 
 REF = "llm-mental-health@1"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from themekit.cli import main
 from themekit.codebook import load_codebook
-from themekit.export import QDC_NAMESPACE, code_guid, codebook_qdc, export_matrix
+from themekit.io.export import QDC_NAMESPACE, code_guid, codebook_qdc, export_matrix
 
 etree = pytest.importorskip("lxml.etree")
 
@@ -105,7 +105,7 @@ def test_matrix_from_sheet_derives_parents_and_skips_uncoded(tmp_path, mh):
 
 
 def test_matrix_guards_ids_a_spreadsheet_would_run_as_formulas(tmp_path, mh):
-    from themekit.io import unguard_formula
+    from themekit.io.records import unguard_formula
 
     coded = tmp_path / "c.jsonl"
     coded.write_text("".join(json.dumps(coded_record(i, "personal_use", "positive", [], []))
@@ -162,7 +162,7 @@ def test_qdc_is_the_same_in_every_process(mh):
     """GUIDs must not depend on the process (Python salts `hash()` per process), or a QDA
     project would see new codes at every export."""
     script = ("import sys; from themekit.codebook import load_codebook; "
-              "from themekit.export import codebook_qdc; "
+              "from themekit.io.export import codebook_qdc; "
               "sys.stdout.buffer.write(codebook_qdc(load_codebook('llm-mental-health')))")
     other = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
     assert other.stdout == codebook_qdc(mh)
@@ -187,7 +187,7 @@ def test_cli_codebook_export_and_export(tmp_path, mh, schema):
 
 
 def test_training_export_is_accepted_by_the_trainer(tmp_path, mh):
-    from themekit.train import read_training_file
+    from themekit.model.finetune import read_training_file
 
     sheet = tmp_path / "sheet.jsonl"
     sheet.write_text("".join(json.dumps(r) + "\n" for r in [

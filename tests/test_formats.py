@@ -14,7 +14,7 @@ import zstandard
 from click.testing import CliRunner
 
 from themekit.cli import main
-from themekit.io import read_jsonl
+from themekit.io.records import read_jsonl
 
 pq = pytest.importorskip("pyarrow.parquet")
 pa = pytest.importorskip("pyarrow")
@@ -134,9 +134,9 @@ def test_parquet_in_and_out(tmp_path):
 def test_parquet_columns_take_one_type_over_all_records(tmp_path, monkeypatch):
     """A field null in the first rows and text later is a text column; a field holding
     numbers in some records and text in others keeps every value, as JSON text."""
-    import themekit.parquet
+    import themekit.io.parquet
 
-    monkeypatch.setattr(themekit.parquet, "WRITE_CHUNK", 2)  # the types differ by chunk
+    monkeypatch.setattr(themekit.io.parquet, "WRITE_CHUNK", 2)  # the types differ by chunk
     src = write_input(tmp_path)
     assert annotate(src, "-o", tmp_path / "coded.parquet").exit_code == 0
     coded = pq.read_table(tmp_path / "coded.parquet")

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from themekit.cli import main
 from themekit.codebook import load_codebook
 from themekit.errors import SettingError
-from themekit.encoder import EmbeddingCache
-from themekit.heads import HEADS, CodebookHeads, TierHead, WordFeatures, blend, score_vectors
-from themekit.model_card import CARD_FILE, model_identity
-from themekit.train_heads import (FittedHeads, HeadsOptions, Setting, fit_heads,
+from themekit.model.encoder import EmbeddingCache
+from themekit.model.heads import HEADS, CodebookHeads, TierHead, WordFeatures, blend, score_vectors
+from themekit.model.card import CARD_FILE, model_identity
+from themekit.model.train_heads import (FittedHeads, HeadsOptions, Setting, fit_heads,
                                   out_of_fold_sentence_scores, out_of_fold_word_scores,
                                   train_heads)
 
@@ -79,7 +79,7 @@ def test_out_of_fold_scores_come_from_heads_that_never_saw_the_row(codebook, mon
         seen.append({v.tobytes() for v in fit_vectors})
         return fit_heads(book, fit_vectors, fit_codes, setting)
 
-    monkeypatch.setattr("themekit.train_heads.fit_heads", recording)
+    monkeypatch.setattr("themekit.model.train_heads.fit_heads", recording)
     scores = out_of_fold_sentence_scores(codebook, vectors, codes, Setting(1.0, False), folds=4,
                                          seed=0)
     assert len(seen) == 4 and all(scores)
@@ -302,7 +302,7 @@ def test_cli_refuses_finetune_options_in_heads_mode(tmp_path):
 def test_quantize_makes_the_encoder_int8_and_keeps_the_codes_close(heads_model):
     import torch
 
-    from themekit.pipeline import quantize_transformer
+    from themekit.nlp.pipeline import quantize_transformer
 
     root, _, _ = heads_model
     text = "my replika is there at 3am when nobody else is"

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from themekit.cli import main
-from themekit.html_report import render_html, write_html
-from themekit.report import build_report
+from themekit.analysis.html_report import render_html, write_html
+from themekit.analysis.report import build_report
 from tests.test_report import TEXTS, calibration_file, write_coded
 
 HOSTILE = [

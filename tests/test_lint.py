@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from themekit.cli import main
 from themekit.codebook import load_codebook
 from themekit.errors import CodebookError, InputError
-from themekit.lint import lint_codebook, load_lint_codebook, snippet
+from themekit.codebook.lint import lint_codebook, load_lint_codebook, snippet
 
 BOOK = {
     "name": "tiny",

@@ -9,7 +9,7 @@ import spacy
 from spacy.matcher import Matcher
 
 from themekit.codebook import load_codebook
-from themekit.matching import AnchoredMatcher
+from themekit.nlp.matching import AnchoredMatcher
 
 TEXTS = [
     "I talk to ChatGPT every night", "i've been venting to my replika", "my replika is sweet",

@@ -9,7 +9,7 @@ import spacy
 import srsly
 
 from themekit.plugins import PluginError, registered_detectors
-from themekit.redaction import placeholders, redact_text
+from themekit.nlp.redaction import placeholders, redact_text
 from tests.test_codebook import MINIMAL
 
 PHONES = [

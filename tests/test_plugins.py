@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from themekit import hookimpl
 from themekit.errors import PluginError
 from themekit.cli import main
-from themekit.extensions import CharSpan, Detector, EvidenceSource
+from themekit.plugins.types import CharSpan, Detector, EvidenceSource
 from themekit.plugins import (get_plugin_manager, registered_detectors, registered_tier_rules,
                               reset_plugin_caches)
 from tests.test_codebook import MINIMAL
@@ -53,8 +53,8 @@ class BrokenPlugin:
 
 def test_builtins_register_through_the_public_hooks():
     names = {name for name, _ in get_plugin_manager().list_name_plugin()}
-    assert {"themekit_builtins.patterns", "themekit_builtins.privacy",
-            "themekit_builtins.tier_rules", "themekit_builtins.codebooks"} <= names
+    assert {"default.patterns", "default.privacy", "default.tier_rules",
+            "default.codebooks"} <= names
     assert {"co_evidence", "contradiction"} <= set(registered_tier_rules())
 
 
@@ -70,7 +70,7 @@ def test_throwaway_detector_is_usable_from_a_codebook(register_plugin, tmp_path)
 
 def test_a_detector_may_report_character_offsets(register_plugin, tmp_path):
     """The token span covers the characters; the coding and redaction keep them exactly."""
-    from themekit.redaction import redact_text
+    from themekit.nlp.redaction import redact_text
 
     register_plugin(SecretDetector(), "secret")
     path = tmp_path / "secret.yaml"
@@ -111,7 +111,7 @@ def test_a_plugin_that_takes_a_builtin_name_is_the_one_blamed(register_plugin):
 
     register_plugin(EmailAgain(), "email-again")
     with pytest.raises(PluginError, match="plugin 'email-again' registers 'pii.email'.*"
-                       "plugin 'themekit_builtins.privacy' already registered"):
+                       "plugin 'default.privacy' already registered"):
         registered_detectors()
 
 
@@ -202,7 +202,7 @@ def test_cli_lists_plugins_with_hooks(register_plugin):
     result = CliRunner().invoke(main, ["plugins"], terminal_width=200)
     assert result.exit_code == 0
     assert "shout" in result.output and "register_detectors" in result.output
-    assert "themekit_builtins.privacy" in result.output
+    assert "default.privacy (built-in)" in result.output
     registered = [line.split("│")[1:3] for line in result.output.splitlines()
                   if line.count("│") == 4]
     registered = {(kind.strip(), name.strip()) for kind, name in registered}

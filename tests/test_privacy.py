@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from themekit.plugins import registered_detectors
-from themekit.redaction import redact_coding, redact_text
+from themekit.nlp.redaction import redact_coding, redact_text
 
 
 def flags_of(nlp, text):

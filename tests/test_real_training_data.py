@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from themekit.codebook import load_codebook
-from themekit.train import read_training_files
+from themekit.model.finetune import read_training_files
 
 from tests.conftest import REPO
 
@@ -73,7 +73,7 @@ def test_every_real_id_joins_its_text_from_the_corpus(shared_data):
 def test_training_files_ship_inside_the_package(path):
     from importlib.resources import files
 
-    shipped = files("themekit_codebooks") / "llm-mental-health" / path.name
+    shipped = files("themekit.codebook_files") / "llm-mental-health" / path.name
     assert shipped.is_file()
 
 
@@ -81,7 +81,7 @@ def test_every_shipped_pattern_is_right_at_least_sixty_percent_of_the_time(share
     """The default codebook keeps a pattern only if, on the hand-coded real comments it fires
     on, the coders gave its code at least 60% of the time (a veto: withheld it); a
     pattern that no coded comment triggers has no measured precision and is not judged."""
-    from themekit.lint import lint_codebook
+    from themekit.codebook.lint import lint_codebook
 
     wanted = {r["id"] for r in rows(REAL)}
     corpus = tmp_path / "coded-texts.jsonl"  # only the coded comments: the rest add nothing

@@ -11,10 +11,10 @@ from rich.console import Console
 
 from themekit.cli import main
 from themekit.errors import InputError, SettingError
-from themekit.redaction import redact_coding, redact_text
-from themekit.report import build_report, excerpt, render_markdown, write_report
-from themekit.html_report import _share_bar
-from themekit.stats import percent_range, share, wilson_interval
+from themekit.nlp.redaction import redact_coding, redact_text
+from themekit.analysis.report import build_report, excerpt, render_markdown, write_report
+from themekit.analysis.html_report import _share_bar
+from themekit.analysis.stats import percent_range, share, wilson_interval
 
 TEXTS = [
     "I talk to ChatGPT at 3am when my anxiety spikes and it helps me so much, available any time.",
@@ -128,7 +128,7 @@ def test_group_by_any_field_of_the_records(coded, tmp_path, codings):
     assert set(data["groups"]) == {"app", "reddit", "(missing)", "5"}
     assert set(data["groups"]["app"]["tiers"]) == {"experience", "attitude", "themes"}
     assert "Shares by source" in render_markdown(report)
-    from themekit.html_report import render_html
+    from themekit.analysis.html_report import render_html
 
     assert "by source" in render_html(report)
 
@@ -335,7 +335,7 @@ def test_the_report_says_rules_only_coding_and_warns_in_every_format(coded, tmp_
     console = Console(record=True, width=200)
     write_report(report, "table", None, console)
     assert f"coded by {RULES_ONLY}" in console.export_text()
-    from themekit.html_report import render_html
+    from themekit.analysis.html_report import render_html
 
     page = render_html(report)
     assert f"Coded by {RULES_ONLY}" in page and '<p class="warning">' in page

@@ -16,9 +16,9 @@ from spacy.language import Language
 from themekit.cli import main
 from themekit.errors import InputError
 from themekit.codebook import load_codebook
-from themekit.io import Record, read_records
-from themekit.sample import allocate, draw_sample
-from themekit.sheets import blank_item, read_sheet, write_sheet
+from themekit.io.records import Record, read_records
+from themekit.handcoding.sample import allocate, draw_sample
+from themekit.io.sheets import blank_item, read_sheet, write_sheet
 
 SOURCES = {"tiktok": 30, "reddit": 15, "google-play": 4, "forum": 1}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from themekit.stats import corrected_share, percent, rogan_gladen, share, wilson_interval
+from themekit.analysis.stats import corrected_share, percent, rogan_gladen, share, wilson_interval
 
 
 @pytest.mark.parametrize(

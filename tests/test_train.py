@@ -20,11 +20,11 @@ from click.testing import CliRunner
 
 from themekit.cli import main
 from themekit.codebook import load_codebook, parse_codebook
-from themekit.component import ThemekitComponent
+from themekit.nlp.component import ThemekitComponent
 from themekit.errors import InputError, SettingError
-from themekit.model_card import CARD_FILE, read_card
-from themekit.pipeline import build_pipeline
-from themekit.train import (
+from themekit.model.card import CARD_FILE, read_card
+from themekit.nlp.pipeline import build_pipeline
+from themekit.model.finetune import (
     save_model,
     coverage_warnings,
     decide,
@@ -375,7 +375,7 @@ def test_an_interrupted_save_keeps_the_earlier_model(tmp_path, monkeypatch):
     def interrupted(*_):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("themekit.train.write_card", interrupted)
+    monkeypatch.setattr("themekit.model.finetune.write_card", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_model(spacy.blank("en"), {"seed": 2}, model_dir)
     assert [p.name for p in tmp_path.iterdir()] == ["model"]

@@ -16,7 +16,7 @@ import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
 from themekit.codebook import Codebook, load_codebook
-from themekit.train import read_training_file
+from themekit.model.finetune import read_training_file
 
 TRAIN = Path(__file__).resolve().parents[1] / "codebooks" / "llm-mental-health" / "train.jsonl"
 KEYS = ["id", "text", "experience", "attitude", "themes", "flags"]

@@ -2,7 +2,7 @@
 
 from themekit.codebook import Codebook, load_codebook
 from themekit.errors import CodebookError
-from themekit.hookspecs import hookimpl
+from themekit.plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["Codebook", "CodebookError", "hookimpl", "load_codebook", "__version__"]

@@ -16,11 +16,11 @@ from typing import Any
 
 from spacy.language import Language
 
-from themekit.coded import CODED_KEY
+from themekit.io.coded import CODED_KEY
 from themekit.errors import InputError, StrictModeError
-from themekit.io import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, Record, output_encoding,
+from themekit.io.records import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, Record, output_encoding,
                          read_records, refuse_overwriting, require_output_support)
-from themekit.redaction import redact_coding, redact_text
+from themekit.nlp.redaction import redact_coding, redact_text
 
 
 @dataclass
@@ -157,7 +157,7 @@ def _run_settings(nlp: Language, input_path: str, text_field: str, id_field: str
                   fmt: str | None, redact: bool) -> dict[str, Any]:
     """What a checkpoint must have been made with to be continued: the same input file
     (path, size, modification time), fields, format, redaction and coding system."""
-    from themekit.pipeline import describe_system
+    from themekit.nlp.pipeline import describe_system
 
     if input_path == STDIO:
         raise InputError("--resume needs an input file: stdin cannot be read again")

@@ -22,7 +22,7 @@ from rich.tree import Tree
 from themekit import __version__
 from themekit.codebook import COMBINE_POLICIES, Codebook, find_codebook_path, load_codebook
 from themekit.errors import InputError, SettingError, ThemekitError
-from themekit.io import refuse_overwriting
+from themekit.io.records import refuse_overwriting
 from themekit.plugins import registered_codebooks
 
 err_console = Console(stderr=True)
@@ -137,10 +137,10 @@ def count_lines(path: str) -> int | None:
     None for stdin."""
     if path == "-":
         return None
-    from themekit.io import detect_format, open_input
+    from themekit.io.records import detect_format, open_input
 
     if detect_format(path, None) == "parquet":
-        from themekit.parquet import parquet_row_count
+        from themekit.io.parquet import parquet_row_count
 
         return parquet_row_count(path)
     with open_input(path) as handle:
@@ -210,7 +210,7 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
     """
     from themekit.annotate import annotate_file
     from themekit.errors import StrictModeError
-    from themekit.pipeline import build_pipeline, describe_system
+    from themekit.nlp.pipeline import build_pipeline, describe_system
 
     if Path(output).suffix.lower() in {".csv", ".tsv", ".xlsx"}:
         raise click.UsageError(f"-o {output}: annotate writes JSONL (one coded record a line) "
@@ -310,7 +310,7 @@ def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_s
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh
     """
 
-    from themekit.model_card import CARD_FILE, render_card
+    from themekit.model.card import CARD_FILE, render_card
 
     book = load_codebook(codebook)
     warn = lambda m: err_console.print(Text.assemble(("warning: ", "yellow"), m))  # noqa: E731
@@ -335,7 +335,7 @@ def train(train_paths, output, texts_path, mode, folds, tune_on, dev_path, dev_s
 
 def _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed, name, max_length,
                  warn):
-    from themekit.train_heads import HeadsOptions, train_heads
+    from themekit.model.train_heads import HeadsOptions, train_heads
 
     options = HeadsOptions(folds=folds, seed=seed, max_length=max_length)
     with _progress() as progress:
@@ -357,7 +357,7 @@ def _train_heads(train_paths, output, book, texts_path, tune_on, folds, seed, na
 
 def _train_finetune(train_paths, output, book, texts_path, dev_path, base, epochs, seed, name,
                     batch_size, max_length, learn_rate, dev_split, warn):
-    from themekit.train import TrainOptions, train_model
+    from themekit.model.finetune import TrainOptions, train_model
 
     options = TrainOptions(epochs=epochs, seed=seed, batch_size=batch_size,
                            max_length=max_length, learn_rate=learn_rate, dev_split=dev_split)
@@ -419,7 +419,7 @@ def report_command(coded_path, codebook, by, fmt, output, html_path, calibration
       themekit evaluate coded.jsonl gold.jsonl --json eval.json
       themekit report coded.jsonl --calibration eval.json
     """
-    from themekit.report import build_report, write_report
+    from themekit.analysis.report import build_report, write_report
 
     if model_card and not html_path:
         raise click.UsageError("--model-card is shown in the HTML report; add --html FILE")
@@ -430,7 +430,7 @@ def report_command(coded_path, codebook, by, fmt, output, html_path, calibration
     result = build_report(coded_path, codebook=codebook, by=by, redact=redact,
                           text_field=text_field, id_field=id_field, calibration=calibration)
     if html_path:
-        from themekit.html_report import write_html
+        from themekit.analysis.html_report import write_html
 
         write_html(result, html_path, model_card)
         err_console.print(f"html report → {html_path}", highlight=False)
@@ -461,7 +461,7 @@ def evaluate_command(coded_path, gold_path, json_path, id_field, codebook, other
       themekit evaluate coded.jsonl gold.jsonl --json eval.json
       themekit evaluate rules.jsonl gold.jsonl --compare model-only.jsonl --compare both.jsonl
     """
-    from themekit.evaluate import (compare_files, evaluate_files, render_comparison,
+    from themekit.analysis.evaluate import (compare_files, evaluate_files, render_comparison,
                                    render_rich, write_comparison_json, write_json)
 
     refuse_overwriting({"table": "-", "--json file": json_path},
@@ -557,7 +557,7 @@ def codebook_lint(path, corpus, coded_path, broad, overlap, snippets, out_fmt, o
       themekit codebook lint my-codebook.yaml comments.csv --format markdown -o lint.md
     """
 
-    from themekit.lint import lint_codebook, load_lint_codebook, write_lint
+    from themekit.codebook.lint import lint_codebook, load_lint_codebook, write_lint
 
     refuse_overwriting({"output": output},
                        {"corpus": corpus, "--coded file": coded_path, **_codebook_files(path)})
@@ -706,9 +706,9 @@ def sample_command(corpus, size, output, seed, by, keep_fields, exclude, match, 
       themekit sample comments.jsonl -n 100 -o hard.jsonl --model models/mh --exclude gold.jsonl
     """
 
-    from themekit.pipeline import build_pipeline
-    from themekit.sample import draw_sample
-    from themekit.sheets import write_sheet
+    from themekit.nlp.pipeline import build_pipeline
+    from themekit.handcoding.sample import draw_sample
+    from themekit.io.sheets import write_sheet
 
     refuse_overwriting({"output": output},
                        {"corpus": corpus, **_numbered("--exclude file", exclude),
@@ -780,7 +780,7 @@ def code_command(sheet, coder, codebook):
       themekit code sheet.jsonl --coder alice
       themekit code disagreements.jsonl --coder adjudicator
     """
-    from themekit.coder import run_coder
+    from themekit.handcoding.coder import run_coder
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise click.UsageError("`themekit code` is interactive: run it in a terminal")
@@ -817,7 +817,7 @@ def agreement_command(sheets, codebook, bootstrap, seed, disagreements_path, tex
       themekit agreement alice.jsonl bob.jsonl --disagreements adjudicate.jsonl
       themekit agreement gold-a.jsonl gold-b.jsonl --disagreements adj.jsonl --texts corpus.jsonl
     """
-    from themekit.agreement import (
+    from themekit.analysis.agreement import (
         agreement_table,
         measure_agreement,
         write_adjudication_sheet,
@@ -875,7 +875,7 @@ def export_command(coded_path, fmt, output, codebook, id_field):
       themekit export sheet.jsonl -o coded-by-hand.csv
       themekit export adjudicated.jsonl --format training -o train.jsonl
     """
-    from themekit.export import export_matrix, export_training
+    from themekit.io.export import export_matrix, export_training
 
     refuse_overwriting({"output": output},
                        {"coded file": coded_path, **_codebook_files(codebook)})
@@ -907,7 +907,7 @@ def codebook_export(path, fmt, output):
     Example:
       themekit codebook export llm-mental-health --format qdc -o llm-mental-health.qdc
     """
-    from themekit.export import write_qdc
+    from themekit.io.export import write_qdc
 
     refuse_overwriting({"output": output}, _codebook_files(path))
     book = load_codebook(path)

@@ -18,7 +18,7 @@ from themekit.plugins import (  # noqa: E402
     registered_detectors,
     reset_plugin_caches,
 )
-from themekit.redaction import redact_text  # noqa: E402
+from themekit.nlp.redaction import redact_text  # noqa: E402
 
 CODEBOOK = {
     "name": "presidio-test", "version": "1",

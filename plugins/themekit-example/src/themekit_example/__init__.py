@@ -14,7 +14,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
 from themekit import hookimpl
-from themekit.extensions import Detector, RegisteredCodebook
+from themekit.plugins.types import Detector, RegisteredCodebook
 
 PROMO_PATTERNS = [
     # "use code SAVE20", "promo code: FREEMONTH", "referral code abc123"

@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from themekit import hookimpl
-from themekit.extensions import CharSpan, Detector
+from themekit.plugins.types import CharSpan, Detector
 
 DEFAULT_MIN_SCORE = 0.5
 """Presidio's score below which a match is dropped. Validated matches (a credit card that

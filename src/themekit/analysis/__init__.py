@@ -1,0 +1,1 @@
+"""What a study reports: shares and intervals, evaluation against gold, agreement, reports."""

@@ -1,0 +1,1 @@
+"""The human side: drawing the comments to code and the interactive coder."""

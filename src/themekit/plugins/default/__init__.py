@@ -1,0 +1,1 @@
+"""The built-in plugins, registered exactly like third-party ones (simonw/llm's default_plugins)."""
