@@ -32,20 +32,37 @@ def nlp():
     return pipeline
 
 
+@pytest.fixture(autouse=True, scope="session")
+def built_in_plugins_only():
+    """Tests see the built-in plugins alone, whatever else is installed here (a Presidio
+    bridge, a colleague's plugin), unless a test registers one, as simonw/llm's do."""
+    from themekit.plugins import LOAD_PLUGINS_ENV, REGISTRY
+
+    before = os.environ.get(LOAD_PLUGINS_ENV)
+    os.environ[LOAD_PLUGINS_ENV] = ""
+    REGISTRY.reset()
+    yield
+    if before is None:
+        del os.environ[LOAD_PLUGINS_ENV]
+    else:
+        os.environ[LOAD_PLUGINS_ENV] = before
+    REGISTRY.reset()
+
+
 @pytest.fixture
 def register_plugin():
     """Register a throwaway plugin object for one test, then remove it again."""
-    from themekit.plugins import get_plugin_manager, reset_plugin_caches
+    from themekit.plugins import REGISTRY
 
-    pm = get_plugin_manager()
+    pm = REGISTRY.manager
     names = []
 
     def register(plugin: object, name: str) -> None:
         pm.register(plugin, name=name)
         names.append(name)
-        reset_plugin_caches()
+        REGISTRY.forget_registrations()
 
     yield register
     for name in names:
         pm.unregister(name=name)
-    reset_plugin_caches()
+    REGISTRY.forget_registrations()

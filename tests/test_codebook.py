@@ -231,3 +231,11 @@ def test_cli_show_prints_brackets_in_labels_and_definitions_as_written(tmp_path)
     for written in ["uses it [daily] or more", "e.g. [sic] i use it", "(Use [/] of AI:",
                     "(Topics [i.e. themes]:", "Yes [bold]:"]:
         assert written in result.output
+
+
+def test_the_parser_takes_the_detectors_and_rule_types_it_may_name():
+    """Given explicitly, only these count: the parser reads no plugin state."""
+    data = {**MINIMAL, "detectors": ["pii.email"]}
+    assert parse_codebook(data).detectors == ("pii.email",)
+    with pytest.raises(CodebookError, match="detector 'pii.email' is not registered"):
+        parse_codebook(data, known_detectors={}, rule_types={})

@@ -7,14 +7,14 @@ from importlib.metadata import EntryPoint
 import pytest
 import spacy
 import srsly
+import click
 from click.testing import CliRunner
 
 from themekit import hookimpl
 from themekit.errors import PluginError
 from themekit.cli import main
 from themekit.plugins.types import CharSpan, Detector, EvidenceSource
-from themekit.plugins import (get_plugin_manager, registered_detectors, registered_tier_rules,
-                              reset_plugin_caches)
+from themekit.plugins import REGISTRY, registered_detectors, registered_tier_rules
 from tests.test_codebook import MINIMAL
 
 
@@ -52,7 +52,7 @@ class BrokenPlugin:
 
 
 def test_builtins_register_through_the_public_hooks():
-    names = {name for name, _ in get_plugin_manager().list_name_plugin()}
+    names = {name for name, _ in REGISTRY.manager.list_name_plugin()}
     assert {"default.patterns", "default.privacy", "default.tier_rules",
             "default.codebooks"} <= names
     assert {"co_evidence", "contradiction"} <= set(registered_tier_rules())
@@ -120,15 +120,16 @@ NOTHING = type("Nothing", (), {})()  # a plugin that implements no hook
 
 def fake_entry_points(monkeypatch, *eps):
     monkeypatch.setattr("themekit.plugins.entry_points", lambda group: list(eps))
-    get_plugin_manager.cache_clear()
-    reset_plugin_caches()
+    REGISTRY.reset()
 
 
 @pytest.fixture
-def fresh_manager():
+def fresh_manager(monkeypatch):
+    """Entry-point plugins load as outside the tests (every installed one), then the
+    registry starts afresh."""
+    monkeypatch.delenv("THEMEKIT_LOAD_PLUGINS")
     yield
-    get_plugin_manager.cache_clear()
-    reset_plugin_caches()
+    REGISTRY.reset()
 
 
 def test_entry_point_plugins_load_and_the_allow_list_limits_them(monkeypatch, fresh_manager):
@@ -146,13 +147,13 @@ def test_entry_point_plugins_load_and_the_allow_list_limits_them(monkeypatch, fr
     fake_entry_points(monkeypatch, ep)
     with pytest.raises(PluginError, match="THEMEKIT_LOAD_PLUGINS names 'shoutty', which no "
                                           r"installed plugin provides \(installed: shouty\)"):
-        get_plugin_manager()
+        REGISTRY.manager
 
 
 def test_entry_point_that_fails_to_import_is_named(monkeypatch, fresh_manager):
     fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "themekit"))
     with pytest.raises(PluginError, match="plugin 'ghost' .* failed to load"):
-        get_plugin_manager()
+        REGISTRY.manager
 
 
 class MisspelledHook:
@@ -168,7 +169,7 @@ def test_misspelled_hook_is_a_clear_error_naming_the_plugin(monkeypatch, fresh_m
     fake_entry_points(monkeypatch,
                       EntryPoint("typo", "tests.test_plugins:MISSPELLED_PLUGIN", "themekit"))
     with pytest.raises(PluginError) as raised:
-        get_plugin_manager()
+        REGISTRY.manager
     assert str(raised.value) == ("plugin 'typo': unknown hook 'register_detector'; did you mean "
                                  "'register_detectors'?")
     result = CliRunner().invoke(main, ["plugins"])
@@ -190,7 +191,7 @@ def test_a_hook_with_the_wrong_arguments_is_one_line_naming_the_plugin(monkeypat
     fake_entry_points(monkeypatch, EntryPoint("badargs", "tests.test_plugins:WRONG_ARGUMENTS_PLUGIN",
                                               "themekit"))
     with pytest.raises(PluginError) as raised:
-        get_plugin_manager()
+        REGISTRY.manager
     message = str(raised.value)
     assert message.startswith("plugin 'badargs' (tests.test_plugins:WRONG_ARGUMENTS_PLUGIN): "
                               "for hook 'register_detectors'")
@@ -302,3 +303,34 @@ def test_a_rule_type_that_raises_names_itself_and_its_plugin(register_plugin, tm
                                 input='{"text": "hi"}\n')
     assert result.exit_code == 1
     assert result.output.strip().endswith(said)
+
+
+class Commands:
+    @hookimpl
+    def register_commands(self, cli):
+        @cli.command(name="hello")
+        def hello():
+            """Say hello."""
+            click.echo("hello from a plugin")
+
+
+class Takeover:
+    @hookimpl
+    def register_commands(self, cli):
+        @cli.command(name="annotate")
+        def annotate():
+            """Not the real annotate."""
+
+
+def test_a_plugin_adds_a_command_and_may_not_replace_one(register_plugin):
+    register_plugin(Commands(), "greeter")
+    runner = CliRunner()
+    result = runner.invoke(main, ["hello"])
+    assert result.exit_code == 0 and result.output == "hello from a plugin\n"
+    assert "hello" in runner.invoke(main, ["--help"]).output
+    register_plugin(Takeover(), "takeover")
+    result = runner.invoke(main, ["nothing-such"])
+    assert result.exit_code == 1
+    assert "plugin 'takeover' registers command(s) annotate, which themekit already has" \
+        in result.output
+    assert "Code every comment" in runner.invoke(main, ["annotate", "--help"]).output

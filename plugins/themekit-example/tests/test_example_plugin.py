@@ -5,21 +5,21 @@ import spacy
 
 import themekit_example
 from themekit.codebook import load_codebook
-from themekit.plugins import get_plugin_manager, reset_plugin_caches
+from themekit.plugins import REGISTRY
 
 
 @pytest.fixture
 def example_registered():
     """Register the plugin as its entry point would, unless it is installed and loaded."""
-    pm = get_plugin_manager()
+    pm = REGISTRY.manager
     installed = pm.get_plugin("example") is not None
     if not installed:
         pm.register(themekit_example, name="example")
-        reset_plugin_caches()
+        REGISTRY.forget_registrations()
     yield
     if not installed:
         pm.unregister(name="example")
-        reset_plugin_caches()
+        REGISTRY.forget_registrations()
 
 
 def test_codebook_and_detector_are_usable_by_name(example_registered):
@@ -37,3 +37,22 @@ def test_requires_keeps_billing_churn_out_without_quit(example_registered):
     nlp = spacy.blank("en")
     nlp.add_pipe("themekit", config={"codebook": "app-reviews"})
     assert nlp("I recommend it because of the price")._.themekit.codes["issues"] == []
+
+
+def test_the_plugin_adds_a_command(example_registered, tmp_path):
+    from click.testing import CliRunner
+
+    from themekit.cli import main
+
+    reviews = tmp_path / "reviews.jsonl"
+    reviews.write_text('{"id": "1", "text": "Use code SAVE20 lol"}\n'
+                       '{"id": "2", "text": "works fine"}\n', encoding="utf-8")
+    coded = tmp_path / "coded.jsonl"
+    runner = CliRunner()
+    result = runner.invoke(main, ["annotate", str(reviews), "-o", str(coded),
+                                  "--codebook", "app-reviews"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["promo-codes", str(coded)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1 of 2 coded comments carry a promo code"
+    assert "promo-codes" in runner.invoke(main, ["--help"]).output

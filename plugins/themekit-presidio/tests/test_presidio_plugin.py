@@ -12,12 +12,8 @@ themekit_presidio = pytest.importorskip("themekit_presidio")
 import spacy  # noqa: E402
 import srsly  # noqa: E402
 
-from themekit.plugins import (  # noqa: E402
-    PluginError,
-    get_plugin_manager,
-    registered_detectors,
-    reset_plugin_caches,
-)
+from themekit.errors import PluginError  # noqa: E402
+from themekit.plugins import REGISTRY, registered_detectors  # noqa: E402
 from themekit.nlp.redaction import redact_text  # noqa: E402
 
 CODEBOOK = {
@@ -31,15 +27,15 @@ CODEBOOK = {
 @pytest.fixture
 def presidio_registered():
     """Register the plugin as its entry point would, unless it is installed and loaded."""
-    pm = get_plugin_manager()
+    pm = REGISTRY.manager
     installed = pm.get_plugin("presidio") is not None
     if not installed:
         pm.register(themekit_presidio, name="presidio")
-        reset_plugin_caches()
+        REGISTRY.forget_registrations()
     yield
     if not installed:
         pm.unregister(name="presidio")
-        reset_plugin_caches()
+        REGISTRY.forget_registrations()
 
 
 def pipeline(tmp_path, detectors):

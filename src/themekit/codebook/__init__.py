@@ -13,11 +13,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import srsly
 
 from themekit.errors import CodebookError, SettingError
+
+if TYPE_CHECKING:
+    from themekit.plugins.types import Detector, TierRuleType
 
 TierKind = Literal["exclusive", "multi"]
 COMBINE_POLICIES = ("rules", "model", "either", "model_unless_veto")
@@ -208,8 +211,19 @@ def load_codebook(name_or_path: str | Path) -> Codebook:
     return parse_codebook(data, source=str(path))
 
 
-def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
-    """Build a `Codebook` from parsed YAML, collecting every problem before raising."""
+def parse_codebook(
+    data: Any, source: str = "<codebook>", *,
+    known_detectors: Mapping[str, Detector] | None = None,
+    rule_types: Mapping[str, TierRuleType] | None = None,
+) -> Codebook:
+    """Build a `Codebook` from parsed YAML, collecting every problem before raising.
+    `known_detectors` and `rule_types` are the ones a codebook may name (by default, what
+    the installed plugins registered)."""
+    if known_detectors is None or rule_types is None:
+        from themekit.plugins import registered_detectors, registered_tier_rules
+
+        known_detectors = registered_detectors() if known_detectors is None else known_detectors
+        rule_types = registered_tier_rules() if rule_types is None else rule_types
     problems: list[str] = []
     if not isinstance(data, dict):
         raise CodebookError(source, ["top level must be a mapping with name, version and tiers"])
@@ -243,7 +257,7 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
     _check_pattern_ids(codes, problems)
     detector_options = _parse_detectors(data.get("detectors", []), problems)
     detectors = tuple(detector_options)
-    _check_detectors(detector_options, problems)
+    _check_detectors(detector_options, known_detectors, problems)
     _check_names(codes, tiers, detectors, problems)
     rules = tuple(_parse_rules(data.get("rules", []), problems))
     if problems:
@@ -260,7 +274,7 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
         raw=data,
         detector_options={k: v for k, v in detector_options.items() if v},
     )
-    _check_rules(codebook, problems)
+    _check_rules(codebook, rule_types, problems)
     if problems:
         raise CodebookError(source, problems)
     return codebook
@@ -590,12 +604,10 @@ def _parse_detectors(raw: Any, problems: list[str]) -> dict[str, dict[str, Any]]
     return out
 
 
-def _check_detectors(options: dict[str, dict[str, Any]], problems: list[str]) -> None:
+def _check_detectors(options: dict[str, dict[str, Any]], detectors: Mapping[str, Detector],
+                     problems: list[str]) -> None:
     """Detectors come from plugins: each one the codebook names must be registered, and
     take the options set for it."""
-    from themekit.plugins import registered_detectors
-
-    detectors = registered_detectors()
     for name, set_options in options.items():
         if name not in detectors:
             problems.append(
@@ -610,11 +622,10 @@ def _check_detectors(options: dict[str, dict[str, Any]], problems: list[str]) ->
                             f"(it takes: {known})")
 
 
-def _check_rules(codebook: Codebook, problems: list[str]) -> None:
+def _check_rules(codebook: Codebook, rule_types: Mapping[str, TierRuleType],
+                 problems: list[str]) -> None:
     """Rule types come from plugins: each rule must name one and satisfy its checks."""
-    from themekit.plugins import plugin_error, registered_tier_rules
-
-    rule_types = registered_tier_rules()
+    from themekit.plugins import plugin_error
     for spec in codebook.rules:
         rule_type = rule_types.get(spec.type)
         if rule_type is None:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from themekit.plugins.types import Detector, EvidenceSource, RegisteredCodebook, TierRuleType
 
 hookspec = pluggy.HookspecMarker("themekit")
@@ -36,3 +38,9 @@ def register_tier_rules(register: Callable[[TierRuleType], None]) -> None:
 @hookspec
 def register_evidence_sources(register: Callable[[EvidenceSource], None]) -> None:
     """Add sources of rule evidence for codes (keyword patterns are one)."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the `themekit` command line with `@cli.command()` (a plugin may not
+    replace one of themekit's own)."""
