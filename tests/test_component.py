@@ -244,6 +244,46 @@ def test_bytes_round_trip_keeps_codebook(mini_nlp, tmp_path):
     assert other("I use it, cheap")._.themekit.codes == mini_nlp("I use it, cheap")._.themekit.codes
 
 
+def test_serialization_honours_exclude(mini_nlp, tmp_path):
+    mini_nlp.get_pipe("themekit").to_disk(tmp_path / "part", exclude=["codebook"])
+    assert not (tmp_path / "part" / "codebook.yaml").exists()
+    mini_nlp.to_disk(tmp_path / "whole")
+    assert (tmp_path / "whole" / "themekit" / "codebook.yaml").is_file()
+    other = spacy.blank("en")
+    component = other.add_pipe("themekit", config={"rules_only": True})
+    component.from_disk(tmp_path / "whole" / "themekit", exclude=["codebook"])
+    assert component.codebook.name == "llm-mental-health"  # kept its own
+    component.from_bytes(mini_nlp.get_pipe("themekit").to_bytes(), exclude=["codebook"])
+    assert component.codebook.name == "llm-mental-health"
+    component.from_bytes(mini_nlp.get_pipe("themekit").to_bytes())
+    assert component.codebook.ref == "mini@2"
+
+
+def test_the_codebook_can_come_in_initialize(tmp_path):
+    """As spaCy's SpanRuler takes its patterns: in [initialize.components.themekit]."""
+    path = tmp_path / "mini.yaml"
+    srsly.write_yaml(path, MINI_RULES)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", config={"rules_only": True})
+    nlp.config["initialize"]["components"]["themekit"] = {"codebook": str(path)}
+    nlp.initialize()
+    assert nlp.get_pipe("themekit").codebook.ref == "mini@2"
+    assert nlp("I use it, cheap")._.themekit.codes["use"] == "yes"
+
+
+def test_two_components_keep_their_own_span_groups(tmp_path):
+    path = tmp_path / "mini.yaml"
+    srsly.write_yaml(path, MINI_RULES)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("themekit", name="mental_health", config={"rules_only": True})
+    nlp.add_pipe("themekit", name="mini", config={"codebook": str(path), "spans_key": "mini"})
+    doc = nlp("I vent to chatgpt every night, I use it, mail a@b.com")
+    assert [s.label_ for s in doc.spans["themekit"]][:1] == ["personal_use"]
+    assert [s.label_ for s in doc.spans["mini"]] == ["yes"]
+    assert [s.label_ for s in doc.spans["themekit_risks"]] == ["pii.email"]
+    assert [s.label_ for s in doc.spans["mini_risks"]] == ["pii.email"]
+
+
 def test_coding_survives_doc_bytes_and_docbin(mini_nlp, tmp_path):
     doc = mini_nlp("I use it, cheap, mail a@b.com")
     back = Doc(mini_nlp.vocab).from_bytes(doc.to_bytes())

@@ -23,6 +23,7 @@ from spacy.language import Language
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
 from spacy.training import Example
+from spacy import util
 from spacy.util import load_config, minibatch, registry
 
 from themekit.codebook import COMBINE_POLICIES, Codebook, RuleSpec, load_codebook, parse_codebook
@@ -41,8 +42,9 @@ from themekit.plugins import (
 )
 from themekit.nlp.tiers import CodeEvidence, Resolution, resolve
 
-EVIDENCE_KEY = "themekit"
-RISKS_KEY = "themekit_risks"
+SPANS_KEY = "themekit"
+"""Where evidence goes by default, `doc.spans["themekit"]`; privacy risks go under the same
+key plus `_risks`. A second themekit component in one pipeline takes another `spans_key`."""
 CODEBOOK_FILE = "codebook.yaml"
 RULES_ONLY_CACHE = 8192  # score combinations kept (1,292 in the 10k corpus)
 
@@ -127,6 +129,7 @@ def _assigned_codes(doc: Doc, attr: str) -> dict[str, float]:
         "thresholds": {},
         "combine": None,
         "rules_only": False,
+        "spans_key": SPANS_KEY,
         "scorer": {"@scorers": "themekit.codes_scorer.v1"},
     },
     default_score_weights={"cats_macro_f": 1.0},
@@ -138,10 +141,11 @@ def make_themekit(
     thresholds: dict[str, float],
     combine: str | None,
     rules_only: bool,
+    spans_key: str,
     scorer: Callable[..., dict[str, Any]] | None,
 ) -> ThemekitComponent:
     return ThemekitComponent(nlp, name, codebook, thresholds, scorer, combine,
-                             rules_only=rules_only)
+                             rules_only=rules_only, spans_key=spans_key)
 
 
 class ThemekitComponent:
@@ -163,6 +167,7 @@ class ThemekitComponent:
         combine: str | None = None,
         *,
         rules_only: bool = False,
+        spans_key: str = SPANS_KEY,
     ) -> None:
         if combine is not None and combine not in COMBINE_POLICIES:
             raise SettingError("combine", f"must be one of {', '.join(COMBINE_POLICIES)}, "
@@ -172,6 +177,7 @@ class ThemekitComponent:
         self.thresholds = dict(thresholds or {})
         self.combine = combine  # one policy for every code, overriding the codebook's
         self.rules_only = rules_only
+        self.spans_key = spans_key
         self.scorer = scorer
         self.pipeline_model: dict[str, Any] = {"name": "doc.cats"}
         """Which model wrote the `doc.cats` scores an earlier component sets: the model
@@ -289,8 +295,8 @@ class ThemekitComponent:
             outcome = finders.rules_only_outcome(
                 tuple(sorted((code, e.score, e.vetoed) for code, e in evidence.items()))
             )
-        doc.spans[EVIDENCE_KEY] = evidence_spans
-        doc.spans[RISKS_KEY] = [risk.span for risk in risks]
+        doc.spans[self.spans_key] = evidence_spans
+        doc.spans[f"{self.spans_key}_risks"] = [risk.span for risk in risks]
         doc.cats = {**doc.cats, **outcome.cats}  # another component's labels stay
         doc._.themekit = Coding(
             codebook=codebook.ref,
@@ -326,30 +332,45 @@ class ThemekitComponent:
     def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
         return self.scorer(examples, **kwargs) if self.scorer else {}
 
+    def initialize(self, get_examples: Callable[[], Iterable[Example]] | None = None, *,
+                   nlp: Language | None = None, codebook: str | None = None) -> None:
+        """Take the codebook (a registered name or a YAML path) here rather than in the
+        component's config, as spaCy's SpanRuler takes its patterns: `nlp.initialize()` with
+        `[initialize.components.themekit] codebook = "path/to/codebook.yaml"`."""
+        if codebook is not None:
+            self._set_codebook(load_codebook(codebook))
+
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        """Save the codebook itself, so the pipeline loads the same codes anywhere."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        srsly.write_yaml(path / CODEBOOK_FILE, dict(self.codebook.raw))
+        """Save the codebook itself, so the pipeline loads the same codes anywhere
+        (`exclude=["codebook"]` leaves it out)."""
+        util.to_disk(path, {CODEBOOK_FILE: lambda p: srsly.write_yaml(p, self._raw_codebook())},
+                     exclude)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> ThemekitComponent:
         """The saved codebook; and when the pipeline is a `themekit train` model folder,
         that model's identity, which every record it codes then carries."""
-        saved = Path(path) / CODEBOOK_FILE
-        if saved.exists():
-            self._set_codebook(parse_codebook(srsly.read_yaml(saved), source=str(saved)))
+        def read_codebook(saved: Path) -> None:
+            if saved.exists():
+                self._set_codebook(parse_codebook(srsly.read_yaml(saved), source=str(saved)))
+
+        util.from_disk(path, {CODEBOOK_FILE: read_codebook}, exclude)
         if (Path(path).parent / CARD_FILE).is_file():
             self.pipeline_model = model_identity(Path(path).parent)
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         """The codebook itself, as `to_disk` saves it (`nlp.to_bytes()`)."""
-        return srsly.msgpack_dumps({CODEBOOK_FILE: dict(self.codebook.raw)})
+        return util.to_bytes({CODEBOOK_FILE: self._raw_codebook}, exclude)
 
     def from_bytes(self, data: bytes, *, exclude: Iterable[str] = ()) -> ThemekitComponent:
-        saved = srsly.msgpack_loads(data)[CODEBOOK_FILE]
-        self._set_codebook(parse_codebook(saved, source=f"{self.name} (from bytes)"))
+        def read_codebook(saved: dict[str, Any]) -> None:
+            self._set_codebook(parse_codebook(saved, source=f"{self.name} (from bytes)"))
+
+        util.from_bytes(data, {CODEBOOK_FILE: read_codebook}, exclude)
         return self
+
+    def _raw_codebook(self) -> dict[str, Any]:
+        return dict(self.codebook.raw)
 
 
 class ModelScores(NamedTuple):
