@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -51,18 +52,8 @@ def built_in_plugins_only():
 
 @pytest.fixture
 def register_plugin():
-    """Register a throwaway plugin object for one test, then remove it again."""
+    """Register throwaway plugin objects for one test, then remove them again."""
     from themekit.plugins import REGISTRY
 
-    pm = REGISTRY.manager
-    names = []
-
-    def register(plugin: object, name: str) -> None:
-        pm.register(plugin, name=name)
-        names.append(name)
-        REGISTRY.forget_registrations()
-
-    yield register
-    for name in names:
-        pm.unregister(name=name)
-    REGISTRY.forget_registrations()
+    with contextlib.ExitStack() as stack:
+        yield lambda plugin, name: stack.enter_context(REGISTRY.registered(plugin, name))

@@ -10,16 +10,9 @@ from themekit.plugins import REGISTRY
 
 @pytest.fixture
 def example_registered():
-    """Register the plugin as its entry point would, unless it is installed and loaded."""
-    pm = REGISTRY.manager
-    installed = pm.get_plugin("example") is not None
-    if not installed:
-        pm.register(themekit_example, name="example")
-        REGISTRY.forget_registrations()
-    yield
-    if not installed:
-        pm.unregister(name="example")
-        REGISTRY.forget_registrations()
+    """The plugin registered as its entry point would, unless it is installed and loaded."""
+    with REGISTRY.registered(themekit_example, name="example"):
+        yield
 
 
 def test_codebook_and_detector_are_usable_by_name(example_registered):

@@ -26,16 +26,9 @@ CODEBOOK = {
 
 @pytest.fixture
 def presidio_registered():
-    """Register the plugin as its entry point would, unless it is installed and loaded."""
-    pm = REGISTRY.manager
-    installed = pm.get_plugin("presidio") is not None
-    if not installed:
-        pm.register(themekit_presidio, name="presidio")
-        REGISTRY.forget_registrations()
-    yield
-    if not installed:
-        pm.unregister(name="presidio")
-        REGISTRY.forget_registrations()
+    """The plugin registered as its entry point would, unless it is installed and loaded."""
+    with REGISTRY.registered(themekit_presidio, name="presidio"):
+        yield
 
 
 def pipeline(tmp_path, detectors):

@@ -9,7 +9,6 @@ every format shows the same figures.
 from __future__ import annotations
 
 import bisect
-import io
 import json
 import re
 from collections import Counter
@@ -25,7 +24,7 @@ from rich.text import Text
 from themekit.codebook import Codebook, Tier
 from themekit.errors import InputError, SettingError
 from themekit.io.coded import CodedRecord, coded_codebook, read_coded
-from themekit.io.records import STDIO, AtomicWriter
+from themekit.io.rendered import write_rendered
 from themekit.model.card import card_accuracy, model_identity, read_card, system_label
 from themekit.nlp.redaction import redact_text
 from themekit.analysis.stats import CorrectedShare, Share, corrected_share, percent, percent_range, share
@@ -34,7 +33,6 @@ EXEMPLARS_PER_CODE = 3
 EXCERPT_CHARS = 160
 SHORT_TEXT = 40
 """Texts shorter than this rank after longer ones: a bare "ok" says little about a code."""
-FORMATS = ("table", "markdown", "json")
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -534,21 +532,5 @@ def _md_cell(text: str) -> str:
 
 def write_report(report: Report, fmt: str, output: str | None, console: Console) -> None:
     """Print the report, or write it to `output` ('-' for stdout) in the given format."""
-    if fmt not in FORMATS:
-        raise SettingError("fmt", f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
-    if fmt == "table" and output is None:
-        console.print(render_rich(report))
-        return
-    if fmt == "json":
-        text = json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
-    elif fmt == "markdown":
-        text = render_markdown(report)
-    else:
-        plain = Console(record=True, width=160, file=io.StringIO(), color_system=None)
-        plain.print(render_rich(report))
-        text = plain.export_text()
-    if output is None or output == STDIO:
-        console.file.write(text)
-        return
-    with AtomicWriter(output) as writer:
-        writer.stream.write(text)
+    write_rendered(fmt, output, console, as_table=lambda: render_rich(report),
+                   as_json=report.to_json, as_markdown=lambda: render_markdown(report))

@@ -10,7 +10,6 @@ it adds each pattern's precision and, per code, the hand-coded positives no patt
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +25,8 @@ from rich.text import Text
 
 from themekit.codebook import Codebook, Pattern, find_codebook_path, load_codebook
 from themekit.errors import CodebookError, InputError, SettingError
-from themekit.io.records import STDIO, AtomicWriter, BadRecord, Record, read_records
+from themekit.io.records import BadRecord, Record, read_records
+from themekit.io.rendered import write_rendered
 from themekit.analysis.report import clean_text, excerpt
 from themekit.io.sheets import SheetItem, read_sheet
 from themekit.analysis.stats import percent
@@ -34,7 +34,6 @@ from themekit.analysis.stats import percent
 if TYPE_CHECKING:  # spaCy loads when a lint runs, not when the CLI starts
     from spacy.tokens import Doc, Span
 
-FORMATS = ("table", "markdown", "json")
 CONTEXT_CHARS = 40
 """Characters of context shown either side of a match."""
 SHORT_TOKEN_CHARS = 2
@@ -642,21 +641,5 @@ def render_markdown(result: LintResult) -> str:
 
 def write_lint(result: LintResult, fmt: str, output: str, console: Console) -> None:
     """Print the lint to `console` (output '-') or write it to `output` in `fmt`."""
-    if fmt not in FORMATS:
-        raise SettingError("fmt", f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
-    if fmt == "table" and output == STDIO:
-        console.print(render_rich(result))
-        return
-    if fmt == "json":
-        text = json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n"
-    elif fmt == "markdown":
-        text = render_markdown(result)
-    else:
-        plain = Console(record=True, width=160, file=io.StringIO(), color_system=None)
-        plain.print(render_rich(result))
-        text = plain.export_text()
-    if output == STDIO:
-        console.file.write(text)
-        return
-    with AtomicWriter(output) as writer:
-        writer.stream.write(text)
+    write_rendered(fmt, output, console, as_table=lambda: render_rich(result),
+                   as_json=result.to_json, as_markdown=lambda: render_markdown(result))

@@ -11,11 +11,12 @@ throwaway plugin or changing THEMEKIT_LOAD_PLUGINS).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
@@ -62,6 +63,21 @@ class PluginRegistry:
         registered on, or removed from, `manager`)."""
         self._collected.clear()
         self._owners.clear()
+
+    @contextlib.contextmanager
+    def registered(self, plugin: object, name: str) -> Iterator[None]:
+        """`plugin` registered under `name` for the duration of a block (a plugin's test),
+        unless a plugin of that name is loaded already (installed through its entry point)."""
+        if self.manager.get_plugin(name) is not None:
+            yield
+            return
+        self.manager.register(plugin, name=name)
+        self.forget_registrations()
+        try:
+            yield
+        finally:
+            self.manager.unregister(name=name)
+            self.forget_registrations()
 
     def collect(self, hook_name: str, key: Callable[[T], str]) -> dict[str, T]:
         """What the plugins register through one hook, by name (`key` gives the name)."""
