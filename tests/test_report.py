@@ -258,8 +258,12 @@ def test_a_file_coded_with_an_unregistered_codebook_asks_for_it(coded, tmp_path)
     bad = tmp_path / "mine.jsonl"
     bad.write_text(json.dumps(record) + "\n")
     with pytest.raises(InputError, match="line 1: coded with my-study@3, and no codebook is "
-                                         "registered as 'my-study'; pass --codebook"):
+                                         "registered as 'my-study'; give its YAML file"):
         build_report(bad)
+    # the library's message names the setting; the command line points to its flag
+    result = CliRunner().invoke(main, ["report", str(bad)])
+    assert result.exit_code == 1
+    assert "give its YAML file (as given to annotate) (see --codebook)" in result.output
 
 
 def test_mixed_codebooks_are_rejected(coded, tmp_path):

@@ -17,7 +17,7 @@ from typing import Any
 from spacy.language import Language
 
 from themekit.io.coded import CODED_KEY
-from themekit.errors import InputError, StrictModeError
+from themekit.errors import InputError, SettingError, StrictModeError
 from themekit.io.records import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, Record, output_encoding,
                          read_records, refuse_overwriting, require_output_support)
 from themekit.nlp.redaction import redact_coding, redact_text
@@ -160,7 +160,7 @@ def _run_settings(nlp: Language, input_path: str, text_field: str, id_field: str
     from themekit.nlp.pipeline import describe_system
 
     if input_path == STDIO:
-        raise InputError("--resume needs an input file: stdin cannot be read again")
+        raise SettingError("resume", "needs an input file: stdin cannot be read again")
     stat = os.stat(input_path)
     return {"input": os.path.realpath(input_path), "bytes": stat.st_size,
             "mtime_ns": stat.st_mtime_ns, "text_field": text_field, "id_field": id_field,
@@ -244,4 +244,5 @@ def _good_records(
         if on_record:
             on_record()
         if strict:
-            raise StrictModeError(f"--strict: {record.describe()}")
+            raise StrictModeError(f"stopped at the first bad record: {record.describe()}",
+                                  setting="strict")

@@ -37,11 +37,14 @@ class ThemekitCommand(click.Command):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except SettingError as exc:
+        except ThemekitError as exc:
             param = next((p for p in self.params if p.name == exc.setting), None)
             if param is None:
                 raise
-            raise click.BadParameter(exc.problem, ctx=ctx, param=param) from exc
+            if isinstance(exc, SettingError):
+                raise click.BadParameter(exc.problem, ctx=ctx, param=param) from exc
+            exc.flag = max(param.opts, key=len) if param.opts else param.name
+            raise
 
 
 class ThemekitSubgroup(click.Group):
@@ -108,7 +111,9 @@ class ThemekitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ThemekitError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+            flag = getattr(exc, "flag", None)  # the option that fixes it (ThemekitCommand)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}"
+                              + (f" (see {escape(flag)})" if flag else ""), highlight=False,
                               soft_wrap=True)
             sys.exit(1)
         except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
@@ -277,7 +282,7 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
                 resume=resume,
             )
         except StrictModeError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(f"--strict: {exc}") from exc
     for line in summary.first_errors:
         err_console.print(f"[yellow]rejected[/] {escape(line)}", highlight=False, soft_wrap=True)
     for line in summary.id_warnings(id_field):

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 
 class ThemekitError(Exception):
-    """A problem the user can fix; its message says what and where."""
+    """A problem the user can fix; its message says what and where. `setting` names the
+    keyword argument that fixes it (`codebook`, `text_field`), when one does; the command
+    line points to its flag."""
+
+    def __init__(self, *args: object, setting: str | None = None) -> None:
+        super().__init__(*args)
+        self.setting = setting
 
 
 class InputError(ThemekitError, ValueError):
@@ -24,6 +30,7 @@ class CodebookError(ThemekitError, ValueError):
     """A codebook that cannot be used; `problems` lists every issue found, not just the first."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
+        self.setting = None
         self.source = source
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
@@ -43,9 +50,8 @@ class SettingError(ThemekitError, ValueError):
     argument's name (`dev_split`), which the command line shows as its flag."""
 
     def __init__(self, setting: str, problem: str) -> None:
-        self.setting = setting
+        super().__init__(f"{setting}: {problem}", setting=setting)
         self.problem = problem
-        super().__init__(f"{setting}: {problem}")
 
 
 class StrictModeError(InputError):

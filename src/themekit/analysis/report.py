@@ -353,7 +353,7 @@ def _record_text(record: CodedRecord, text_field: str, source: str) -> str:
     text = record.data.get(text_field)
     if not isinstance(text, str):
         raise InputError(f"{source}, line {record.line}, field '{text_field}': missing or not "
-                         "text (set --text-field)")
+                         "text", setting="text_field")
     return text
 
 

@@ -113,18 +113,19 @@ def coded_codebook(path: str | Path, override: str | Path | None = None) -> Code
         ref = _coding(data, f"{path}, line {line_no}").get("codebook")
         if not isinstance(ref, str) or not ref:
             raise InputError(f"{path}, line {line_no}, field '{CODED_KEY}.codebook': missing; "
-                             "pass --codebook")
+                             "give the codebook", setting="codebook")
         name = ref.rsplit("@", 1)[0]
         try:
             found = find_codebook_path(name)
         except CodebookError as exc:
             raise InputError(f"{path}, line {line_no}: coded with {ref}, and no codebook is "
-                             f"registered as {name!r}; pass --codebook with its YAML file (as "
-                             "given to annotate)") from exc
+                             f"registered as {name!r}; give its YAML file (as given "
+                             "to annotate)", setting="codebook") from exc
         codebook = load_codebook(found)
         if codebook.ref != ref:
             raise InputError(f"{path}, line {line_no}: coded with {ref} but the registered "
-                             f"codebook is {codebook.ref}; pass --codebook with the matching file")
+                             f"codebook is {codebook.ref}; give the matching file",
+                             setting="codebook")
         return codebook
     raise InputError(f"{path}: no coded records")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from themekit.errors import InputError
+from themekit.errors import InputError, SettingError
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS = ("jsonl", "csv", "parquet")
@@ -598,8 +598,8 @@ class CheckpointWriter:
 
     def __init__(self, path: str) -> None:
         if path == STDIO or is_special_file(path):
-            raise InputError(f"{path}: --resume needs an output file, to keep a checkpoint "
-                             "beside it")
+            raise SettingError("resume", f"needs an output file to keep a checkpoint beside, "
+                                         f"not {path}")
         self.path = os.path.realpath(path)
         self.checkpoint = f"{self.path}.checkpoint"
         self.done: list[str] = []

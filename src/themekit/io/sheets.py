@@ -241,7 +241,7 @@ def _coded_part(data: dict[str, Any], where: str, codebook: Codebook) -> dict[st
     ref = coding.get("codebook")
     if ref is not None and ref != codebook.ref:  # another version may define other codes
         raise InputError(f"{where}, field '{CODED_KEY}.codebook': coded with {ref}, not with "
-                         f"{codebook.ref}; pass the matching --codebook")
+                         f"{codebook.ref}; give the matching codebook", setting="codebook")
     return {**coding["codes"], "flags": coding.get("flags", [])}
 
 
