@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -316,3 +317,16 @@ def test_an_unreachable_scheduler_is_one_clear_error(tmp_path, corpus):
                                            "--rules-only", "--scheduler", "tcp://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "error: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+
+
+def test_coding_does_not_depend_on_the_process_hash_seed():
+    """Each worker is a process with its own string-hash seed: a code's pattern weights
+    summed in a set's order gave 'positive': 0.0 under some seeds (5 here) and nothing
+    under others, so a worker coded this text differently from the driver."""
+    text = "it is really good and great, but not helpful and it doesn't help"
+    script = ("import json, spacy; nlp = spacy.blank('en'); nlp.add_pipe('themekit', config="
+              "{'codebook': 'llm-mental-health', 'rules_only': True}); "
+              f"print(json.dumps(nlp({text!r})._.themekit.to_json()))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONHASHSEED": "5"}).stdout
+    assert json.loads(out)["scores"] == {"negative": 1.0}
