@@ -205,6 +205,27 @@ def test_cluster_output_equals_single_process_record_by_record(tmp_path, corpus,
     assert dist.id_warnings("id") == single.id_warnings("id") != []
 
 
+def test_with_the_model_workers_with_one_torch_thread_code_as_one_process_does(tmp_path,
+                                                                              client):
+    spec = PipelineSpec.of("llm-mental-health")  # the shipped model, one torch thread each
+    examples = REPO / "examples" / "comments.jsonl"
+    nlp = spec.build()
+    runs = []
+    for name, coder in (("single", None), ("cluster", ClusterCoder(client, spec,
+                                                                   partition_size=8))):
+        annotate_file(nlp, str(examples), str(tmp_path / f"{name}.jsonl"), coder=coder)
+        runs.append(read_jsonl(tmp_path / f"{name}.jsonl"))
+    assert runs[1] == runs[0]
+    assert {r["themekit"]["model"]["name"] for r in runs[1]} == {"llm-mental-health-heads"}
+    assert set(client.run(_torch_threads).values()) == {1}
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def test_a_plugin_registered_by_entry_point_codes_on_the_workers(tmp_path, corpus, client):
     spec = PipelineSpec.of("disttest")
     (_, coded, _), (_, dist_coded, _) = annotate_both(tmp_path, corpus, client, spec)

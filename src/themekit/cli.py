@@ -242,9 +242,11 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
         raise click.UsageError("--torch-threads and --partition-size set how Dask workers "
                                "code; give --workers or --scheduler")
     if workers or scheduler:
-        from themekit.distributed import require_dask
+        from themekit.distributed import require_dask, start_local_worker_parent
 
         require_dask()
+        if workers:
+            start_local_worker_parent()  # imports for the workers while this one builds
     nlp = build_pipeline(load_codebook(codebook), model, combine=combine, quantize=quantize,
                          rules_only=rules_only)
     with ExitStack() as stack:
