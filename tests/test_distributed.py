@@ -26,7 +26,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 from themekit.annotate import annotate_file  # noqa: E402
 from themekit.cli import main  # noqa: E402
 from themekit.distributed import ClusterCoder, PipelineSpec  # noqa: E402
-from themekit.errors import ClusterError  # noqa: E402
+from themekit.errors import ClusterError, StrictModeError  # noqa: E402
 from themekit.plugins import get_plugin_manager, reset_plugin_caches  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -276,6 +276,39 @@ def test_a_partition_whose_workers_keep_dying_fails_the_job_and_writes_nothing(
     assert out.read_text() == "an earlier run's output\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["coded.jsonl"]  # no partial file
     client.wait_for_workers(2)
+
+
+def test_an_interrupted_cluster_run_resumes_to_the_single_process_output(tmp_path, corpus,
+                                                                         client):
+    spec = PipelineSpec.of("llm-mental-health", rules_only=True)
+    nlp = spec.build()
+    annotate_file(nlp, str(corpus), str(tmp_path / "single.jsonl"))
+    out = tmp_path / "cluster.jsonl"
+    seen = 0
+
+    def interrupt_at_100():
+        nonlocal seen
+        seen += 1
+        if seen == 100:
+            raise KeyboardInterrupt
+
+    coder = ClusterCoder(client, spec, partition_size=16)
+    with pytest.raises(KeyboardInterrupt):
+        annotate_file(nlp, str(corpus), str(out), coder=coder, resume=True,
+                      on_record=interrupt_at_100)
+    assert not out.exists()
+    summary = annotate_file(nlp, str(corpus), str(out), coder=coder, resume=True)
+    assert summary.resumed > 0 and summary.balanced
+    assert out.read_bytes() == (tmp_path / "single.jsonl").read_bytes()
+
+
+def test_strict_stops_a_cluster_run_at_the_first_bad_record(tmp_path, corpus, client):
+    out = tmp_path / "coded.jsonl"
+    spec = PipelineSpec.of("llm-mental-health", rules_only=True)
+    with pytest.raises(StrictModeError, match="line 6"):
+        annotate_file(spec.build(), str(corpus), str(out), strict=True,
+                      coder=ClusterCoder(client, spec, partition_size=16))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_sends_the_job_to_a_running_scheduler(tmp_path, corpus, cluster, monkeypatch):
