@@ -211,13 +211,22 @@ def test_with_the_model_workers_with_one_torch_thread_code_as_one_process_does(t
     examples = REPO / "examples" / "comments.jsonl"
     nlp = spec.build()
     runs = []
-    for name, coder in (("single", None), ("cluster", ClusterCoder(client, spec,
+    # five partitions of one batch each: the model's scores depend, in their last digit,
+    # on the texts a batch pads together, so partitions are whole batches
+    for name, coder in (("single", None), ("cluster", ClusterCoder(client, spec, batch_size=8,
                                                                    partition_size=8))):
-        annotate_file(nlp, str(examples), str(tmp_path / f"{name}.jsonl"), coder=coder)
+        annotate_file(nlp, str(examples), str(tmp_path / f"{name}.jsonl"), coder=coder,
+                      batch_size=8)
         runs.append(read_jsonl(tmp_path / f"{name}.jsonl"))
     assert runs[1] == runs[0]
     assert {r["themekit"]["model"]["name"] for r in runs[1]} == {"llm-mental-health-heads"}
     assert set(client.run(_torch_threads).values()) == {1}
+
+
+def test_partitions_are_whole_batches(client):
+    spec = PipelineSpec.of("llm-mental-health", rules_only=True)
+    assert ClusterCoder(client, spec, batch_size=256, partition_size=500).partition_size == 512
+    assert ClusterCoder(client, spec, batch_size=8, partition_size=16).partition_size == 16
 
 
 def _torch_threads() -> int:

@@ -192,7 +192,8 @@ def count_lines(path: str) -> int | None:
               help="With --workers or --scheduler: torch threads per worker process "
               "[default: 1].")
 @click.option("--partition-size", type=click.IntRange(min=1),
-              help="With --workers or --scheduler: records per task [default: 500].")
+              help="With --workers or --scheduler: records per task, rounded up to whole "
+              "--batch-size batches [default: 512].")
 def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, id_field,
              errors_path, strict, resume, redact, batch_size, combine, quantize, workers,
              scheduler, torch_threads, partition_size):

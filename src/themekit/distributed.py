@@ -44,9 +44,10 @@ from themekit.pipeline import build_pipeline
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-DEFAULT_PARTITION_SIZE = 500
+DEFAULT_PARTITION_SIZE = 512
 """Records per task: large enough that Dask's per-task cost (a few milliseconds) is lost
-in the coding, small enough that the progress bar moves and a retry repeats little."""
+in the coding, small enough that the progress bar moves and a retry repeats little. A
+partition is always whole `nlp.pipe` batches (see `ClusterCoder`)."""
 IN_FLIGHT_PER_WORKER = 2
 """Partitions submitted but not yet written, per worker: one coding, one waiting, so no
 worker idles while the driver writes; more only holds more records in memory."""
@@ -124,7 +125,12 @@ def peak_memory() -> int:
 
 class ClusterCoder:
     """The `coder` of `annotate_file` that codes on a Dask cluster: good records in,
-    coded output lines out, in input order."""
+    coded output lines out, in input order.
+
+    `partition_size` is rounded up to whole batches of `batch_size`, so that each worker
+    batches the records exactly as one process would: the model encodes a batch's texts
+    padded together, and a score can move in its last digit (0.1563 or 0.1562) with the
+    texts it was batched with."""
 
     def __init__(self, client: Client, spec: PipelineSpec, *, text_field: str = "text",
                  redact: bool = False, batch_size: int = 256,
@@ -134,7 +140,7 @@ class ClusterCoder:
         self.text_field = text_field
         self.redact = redact
         self.batch_size = batch_size
-        self.partition_size = partition_size
+        self.partition_size = -(-partition_size // batch_size) * batch_size
 
     def __call__(self, records: Iterator[Record]) -> Iterator[str]:
         pending: deque[tuple[int, int, Future]] = deque()
