@@ -9,17 +9,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 
-from themekit.io.coded import CODED_KEY
 from themekit.errors import InputError, SettingError, StrictModeError
-from themekit.io.records import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, Record, output_encoding,
-                         read_records, refuse_overwriting, require_output_support)
+from themekit.io.coded import CODED_KEY
+from themekit.io.records import (STDIO, AtomicWriter, BadRecord, CheckpointWriter, Record,
+                                 json_line, output_encoding, read_records, refuse_overwriting,
+                                 require_output_support)
 from themekit.nlp.redaction import redact_coding, redact_text
 
 
@@ -87,13 +88,16 @@ def annotate_file(
     on_record: Callable[[], None] | None = None,
     protected: Mapping[str, str] | None = None,
     resume: bool = False,
+    coder: Callable[[Iterator[Record]], Iterator[str]] | None = None,
 ) -> AnnotateSummary:
     """Code every record of `input_path` and write coded JSONL to `output_path` (gzip,
     zstd or Parquet when its name ends in .gz, .zst or .parquet).
     `protected` names other files the outputs must not replace (role to path: the
     codebook files). With `resume`, both files are written through checkpoints beside
     them that an interruption keeps, and a later run with `resume` continues from them,
-    giving the same output as one uninterrupted run."""
+    giving the same output as one uninterrupted run. `coder` codes the good records, in
+    order, into output lines (`json_line` of `code_records`' records); by default with `nlp`
+    in this process (`themekit.distributed` passes one that codes them on a Dask cluster)."""
     summary = AnnotateSummary(output=output_path,
                               errors_file=errors_path or default_errors_path(output_path))
     refuse_overwriting({"output": output_path, "errors file": summary.errors_file},
@@ -119,15 +123,10 @@ def annotate_file(
                             summary, id_field)
         if resume:
             good = _skip_written_good(good, len(writer.done), summary, on_record)
-        for doc, record in nlp.pipe(((r.text, r) for r in good), as_tuples=True,
-                                    batch_size=batch_size):
-            coding = doc._.themekit.to_json()
-            data = dict(record.data)
-            if redact:
-                data[text_field] = redact_text(record.text, coding["risks"])
-                coding = redact_coding(coding)  # offsets move to the redacted text
-            data[CODED_KEY] = coding
-            writer.write_json(data)
+        lines = coder(good) if coder else map(json_line, code_records(
+            nlp, good, text_field=text_field, redact=redact, batch_size=batch_size))
+        for line in lines:
+            writer.write_line(line)
             summary.written += 1
             if on_record:
                 on_record()
@@ -151,6 +150,22 @@ def annotate_file(
             os.unlink(summary.errors_file)
             summary.removed_stale_errors = True
     return summary
+
+
+def code_records(nlp: Language, records: Iterable[Record], *, text_field: str = "text",
+                 redact: bool = False, batch_size: int = 256) -> Iterator[dict[str, Any]]:
+    """Each record as annotate writes it: its data with the `themekit` coding added, and
+    with `redact` the text and the coding's offsets redacted. The one coding step of every
+    annotate run, in one process or on a cluster's workers, so their outputs are the same."""
+    for doc, record in nlp.pipe(((r.text, r) for r in records), as_tuples=True,
+                                batch_size=batch_size):
+        coding = doc._.themekit.to_json()
+        data = dict(record.data)
+        if redact:
+            data[text_field] = redact_text(record.text, coding["risks"])
+            coding = redact_coding(coding)  # offsets move to the redacted text
+        data[CODED_KEY] = coding
+        yield data
 
 
 def _run_settings(nlp: Language, input_path: str, text_field: str, id_field: str,

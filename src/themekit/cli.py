@@ -7,7 +7,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -235,8 +235,21 @@ def count_lines(path: str) -> int | None:
               "(`model` gives model-only codes, `rules` rules-only).")
 @click.option("--quantize", is_flag=True,
               help="Int8 dynamic quantization of the model's transformer (faster on CPU).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Code on a local Dask cluster of N worker processes (all the cores of "
+              "this machine: one per core). Needs pip install 'themekit[dask]'.")
+@click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
+              help="Code on the running Dask cluster whose scheduler is at ADDRESS "
+              "(tcp://host:8786; default $DASK_SCHEDULER_ADDRESS). See docs/scaling.md.")
+@click.option("--torch-threads", type=click.IntRange(min=1),
+              help="With --workers or --scheduler: torch threads per worker process "
+              "[default: 1].")
+@click.option("--partition-size", type=click.IntRange(min=1),
+              help="With --workers or --scheduler: records per task, rounded up to whole "
+              "--batch-size batches [default: 512].")
 def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, id_field,
-             errors_path, strict, resume, redact, batch_size, combine, quantize):
+             errors_path, strict, resume, redact, batch_size, combine, quantize, workers,
+             scheduler, torch_threads, partition_size):
     """Code every comment in INPUT (JSONL or CSV, plain, .gz or .zst, or Parquet; '-' for
     stdin) with a codebook.
 
@@ -259,6 +272,8 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
       themekit annotate comments.jsonl -o model-only.jsonl --model models/mh --combine model
       themekit annotate comments.jsonl -o coded.jsonl --model models/mh --quantize
       cat comments.jsonl | themekit annotate - -o - > coded.jsonl
+      themekit annotate big.jsonl -o coded.jsonl --workers 8   # pip install 'themekit[dask]'
+      themekit annotate big.jsonl -o coded.jsonl --scheduler tcp://10.0.0.5:8786
     """
     from themekit.annotate import annotate_file
     from themekit.errors import StrictModeError
@@ -271,18 +286,49 @@ def annotate(input_path, output, codebook, model, rules_only, fmt, text_field, i
     if rules_only and (model or quantize):
         raise click.UsageError(f"--rules-only codes without a model; drop "
                                f"{'--model' if model else '--quantize'}")
+    if workers and click.get_current_context().get_parameter_source("scheduler") \
+            is click.core.ParameterSource.ENVIRONMENT:
+        scheduler = None  # --workers given here wins over the environment's cluster
+    if workers and scheduler:
+        raise click.UsageError("--workers starts a cluster here, --scheduler uses a running "
+                               "one; give one of them")
+    if (torch_threads or partition_size) and not (workers or scheduler):
+        raise click.UsageError("--torch-threads and --partition-size set how Dask workers "
+                               "code; give --workers or --scheduler")
+    if workers or scheduler:
+        from themekit.distributed import require_dask, start_local_worker_parent
+
+        require_dask()
+        if workers:
+            start_local_worker_parent()  # imports for the workers while this one builds
     nlp = build_pipeline(load_codebook(codebook), model, combine=combine, quantize=quantize,
                          rules_only=rules_only)
-    with progress_bar("coding", count_lines(input_path)) as advance:
-        try:
-            summary = annotate_file(
-                nlp, input_path, output, errors_path=errors_path, text_field=text_field,
-                id_field=id_field, fmt=fmt, strict=strict, redact=redact,
-                batch_size=batch_size, on_record=advance, protected=_codebook_files(codebook),
-                resume=resume,
-            )
-        except StrictModeError as exc:
-            raise click.ClickException(f"--strict: {exc}") from exc
+    with ExitStack() as stack:
+        coder = None
+        if workers or scheduler:
+            from themekit.distributed import PipelineSpec, cluster_coder
+
+            coder = stack.enter_context(cluster_coder(
+                PipelineSpec.of(codebook, model, combine=combine, quantize=quantize,
+                                rules_only=rules_only, torch_threads=torch_threads or 1),
+                workers=workers, scheduler=scheduler, partition_size=partition_size,
+                text_field=text_field, redact=redact, batch_size=batch_size))
+            err_console.print(coder.describe(), highlight=False, soft_wrap=True, markup=False)
+        with progress_bar("coding", count_lines(input_path)) as advance:
+            try:
+                summary = annotate_file(
+                    nlp, input_path, output, errors_path=errors_path, text_field=text_field,
+                    id_field=id_field, fmt=fmt, strict=strict, redact=redact,
+                    batch_size=batch_size, on_record=advance,
+                    protected=_codebook_files(codebook), resume=resume, coder=coder,
+                )
+            except StrictModeError as exc:
+                raise click.ClickException(f"--strict: {exc}") from exc
+        if coder:
+            memory = coder.peak_memory()
+            err_console.print(f"{len(memory)} Dask worker(s), peak memory "
+                              + ", ".join(f"{m / 2**20:,.0f} MB" for m in memory.values()),
+                              highlight=False, soft_wrap=True)
     for line in summary.first_errors:
         err_console.print(f"[yellow]rejected[/] {escape(line)}", highlight=False, soft_wrap=True)
     for line in summary.id_warnings(id_field):

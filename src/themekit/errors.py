@@ -56,3 +56,8 @@ class SettingError(ThemekitError, ValueError):
 
 class StrictModeError(InputError):
     """Strict mode stopped at the first bad record; the message names it."""
+
+
+class ClusterError(ThemekitError, RuntimeError):
+    """A Dask cluster that cannot be used (the dask extra missing, a scheduler out of
+    reach) or that could not finish a job (a partition whose workers kept dying)."""

@@ -395,13 +395,20 @@ def current_umask() -> int:
 
 
 def write_json_line(stream: IO[str], obj: dict[str, Any]) -> None:
+    """One JSON record and a newline (see `json_line`)."""
+    stream.write(json_line(obj))
+
+
+def json_line(obj: dict[str, Any]) -> str:
     """One JSON record and a newline, UTF-8 as written: a lone surrogate ("\ud83d" from a cut
     emoji) is valid JSON but not UTF-8, so that record is written with escapes, as it came
-    in (the write is all or nothing)."""
+    in (the line is all or nothing)."""
+    line = json.dumps(obj, ensure_ascii=False) + "\n"
     try:
-        stream.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        line.encode("utf-8")
     except UnicodeEncodeError:
-        stream.write(json.dumps(obj) + "\n")
+        return json.dumps(obj) + "\n"
+    return line
 
 
 STALE_PARTIAL_SECONDS = 24 * 3600
@@ -552,6 +559,10 @@ class AtomicWriter:
     def write_json(self, obj: dict[str, Any]) -> None:
         write_json_line(self.stream, obj)
 
+    def write_line(self, line: str) -> None:
+        """A line `json_line` made (in another process, say)."""
+        self.stream.write(line)
+
     def commit(self) -> None:
         if self._tmp is None:
             self._close_direct()
@@ -618,6 +629,10 @@ class CheckpointWriter:
 
     def write_json(self, obj: dict[str, Any]) -> None:
         write_json_line(self.stream, obj)
+
+    def write_line(self, line: str) -> None:
+        """A line `json_line` made (in another process, say)."""
+        self.stream.write(line)
 
     def commit(self) -> None:
         publish(self.stream, self.checkpoint, self.path)

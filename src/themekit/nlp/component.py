@@ -473,9 +473,12 @@ class _Finders:
             patterns.setdefault(span.label_, set()).add(span.id_)
         evidence = {}
         for code, ids in patterns.items():
-            weights = [self.weights.get(p, 1.0) for p in ids]
+            # summed in sorted order: a set's order changes with each process's hash seed,
+            # and a float sum with its order (0 or 1e-17), so workers would code differently
+            ordered = tuple(sorted(ids))
+            weights = [self.weights.get(p, 1.0) for p in ordered]
             evidence[code] = CodeEvidence(
-                weight=sum(weights), patterns=tuple(sorted(ids)), vetoed=any(w < 0 for w in weights)
+                weight=sum(weights), patterns=ordered, vetoed=any(w < 0 for w in weights)
             )
         return evidence
 
