@@ -28,6 +28,7 @@ from themekit.cli import main  # noqa: E402
 from themekit.distributed import ClusterCoder, PipelineSpec  # noqa: E402
 from themekit.errors import ClusterError, StrictModeError  # noqa: E402
 from themekit.plugins import LOAD_PLUGINS_ENV, REGISTRY  # noqa: E402
+from tests.test_annotate import interrupt_at  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = '''
@@ -293,18 +294,11 @@ def test_an_interrupted_cluster_run_resumes_to_the_single_process_output(tmp_pat
     nlp = spec.build()
     annotate_file(nlp, str(corpus), str(tmp_path / "single.jsonl"))
     out = tmp_path / "cluster.jsonl"
-    seen = 0
-
-    def interrupt_at_100():
-        nonlocal seen
-        seen += 1
-        if seen == 100:
-            raise KeyboardInterrupt
 
     coder = ClusterCoder(client, spec, partition_size=16)
     with pytest.raises(KeyboardInterrupt):
         annotate_file(nlp, str(corpus), str(out), coder=coder, resume=True,
-                      on_record=interrupt_at_100)
+                      on_record=interrupt_at(100))
     assert not out.exists()
     summary = annotate_file(nlp, str(corpus), str(out), coder=coder, resume=True)
     assert summary.resumed > 0 and summary.balanced

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from themekit.cli import main
 from themekit.io.records import read_jsonl
+from tests.test_annotate import interrupt_at
 
 pq = pytest.importorskip("pyarrow.parquet")
 pa = pytest.importorskip("pyarrow")
@@ -79,16 +80,9 @@ def test_resume_into_compressed_output_gives_the_uninterrupted_output(tmp_path):
     whole = tmp_path / "whole.jsonl.gz"
     annotate_file(nlp, str(src), str(whole))
     out = tmp_path / "resumed.jsonl.gz"
-    seen = 0
-
-    def stop_at_second():
-        nonlocal seen
-        seen += 1
-        if seen == 2:
-            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        annotate_file(nlp, str(src), str(out), resume=True, on_record=stop_at_second)
+        annotate_file(nlp, str(src), str(out), resume=True, on_record=interrupt_at(2))
     assert not out.exists() and Path(f"{out}.checkpoint").exists()
     summary = annotate_file(nlp, str(src), str(out), resume=True)
     assert summary.resumed >= 1 and summary.balanced
