@@ -58,8 +58,8 @@ class ThemekitGroup(click.Group):
     """Turns what a user can fix (`ThemekitError`) into one clear line and exit code 1;
     anything else is a bug and keeps its traceback, under a line that says so. Plugins add
     commands through `register_commands(cli)`, loaded only when a name is not a built-in
-    command or the commands are listed, so `themekit annotate` starts no faster or slower
-    for them."""
+    command or the commands are listed, and only when a plugin is installed or registered,
+    so neither `themekit annotate` nor `themekit --help` waits for them otherwise."""
 
     command_class = ThemekitCommand
     group_class = ThemekitSubgroup
@@ -84,8 +84,10 @@ class ThemekitGroup(click.Group):
     def _add_plugin_commands(self) -> None:
         """The commands of every plugin registered since the last look (and none of a
         plugin removed since). A plugin may not replace a command."""
-        from themekit.plugins import REGISTRY
+        from themekit.plugins import REGISTRY, third_party_installed
 
+        if not REGISTRY.loaded and not third_party_installed():
+            return  # only plugins can add commands: `themekit --help` need not load spaCy
         impls = {impl.plugin_name: impl
                  for impl in REGISTRY.manager.hook.register_commands.get_hookimpls()}
         for gone in set(self._plugin_commands) - set(impls):

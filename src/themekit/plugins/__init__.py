@@ -52,6 +52,11 @@ class PluginRegistry:
             self._manager = self._load()
         return self._manager
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the plugins are loaded (loading imports spaCy: seconds)."""
+        return self._manager is not None
+
     def reset(self) -> None:
         """Forget the loaded plugins and what they registered; the next use loads again.
         A plugin registered directly on `manager` is kept until `forget_registrations`."""
@@ -154,6 +159,12 @@ class PluginRegistry:
 
 
 REGISTRY = PluginRegistry()
+
+
+def third_party_installed() -> bool:
+    """Whether any plugin is installed through the `themekit` entry-point group (a quick
+    look at package metadata, without loading any plugin)."""
+    return bool(entry_points(group=ENTRY_POINT_GROUP))
 
 
 def _allowed_plugins() -> set[str] | None:
