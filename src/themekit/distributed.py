@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spacy.language import Language
+from spacy.util import minibatch
 
 from themekit.annotate import code_records
 from themekit.codebook import load_codebook
@@ -145,7 +146,7 @@ class ClusterCoder:
     def __call__(self, records: Iterator[Record]) -> Iterator[str]:
         pending: deque[tuple[int, int, Future]] = deque()
         try:
-            for part in _partitions(records, self.partition_size):
+            for part in minibatch(records, size=self.partition_size):
                 pending.append((part[0].line, part[-1].line, self.client.submit(
                     code_partition, self.spec, part, self.text_field, self.redact,
                     self.batch_size, retries=RETRIES, pure=False)))
@@ -190,17 +191,6 @@ class ClusterCoder:
     def peak_memory(self) -> dict[str, int]:
         """Each worker's peak resident memory in bytes, by worker address."""
         return self.client.run(peak_memory)
-
-
-def _partitions(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    part: list[Record] = []
-    for record in records:
-        part.append(record)
-        if len(part) == size:
-            yield part
-            part = []
-    if part:
-        yield part
 
 
 def require_dask() -> None:
