@@ -114,11 +114,7 @@ def open_input(path: str) -> IO[bytes]:
             raw.close()
             return gzip.open(path, "rb")  # type: ignore[return-value]
         if kind == "zstd":
-            try:
-                import zstandard
-            except ImportError:
-                raise InputError(f"{name}: zstd-compressed; install the zstd extra "
-                                 "(pip install 'themekit[zstd]') or decompress it") from None
+            zstandard = _zstandard(f"{name}: zstd-compressed, which", "; or decompress it")
             return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
         other = next((k for magic, k in OTHER_BINARY.items() if head.startswith(magic)), None)
         if head.startswith(PARQUET_MAGIC):
@@ -394,11 +390,6 @@ def current_umask() -> int:
     return mask
 
 
-def write_json_line(stream: IO[str], obj: dict[str, Any]) -> None:
-    """One JSON record and a newline (see `json_line`)."""
-    stream.write(json_line(obj))
-
-
 def json_line(obj: dict[str, Any]) -> str:
     """One JSON record and a newline, UTF-8 as written: a lone surrogate ("\ud83d" from a cut
     emoji) is valid JSON but not UTF-8, so that record is written with escapes, as it came
@@ -470,11 +461,18 @@ def require_output_support(path: str) -> None:
 
         require_pyarrow(path)
     elif kind == "zstd":
-        try:
-            import zstandard  # noqa: F401
-        except ImportError:
-            raise InputError(f"{path}: zstd output needs the zstd extra (pip install "
-                             "'themekit[zstd]')") from None
+        _zstandard(f"{path}: zstd output")
+
+
+def _zstandard(what: str, alternative: str = "") -> Any:
+    """The zstandard module, or an InputError saying that `what` needs the zstd extra
+    (`alternative`, if given, ends the message)."""
+    try:
+        import zstandard
+    except ImportError:
+        raise InputError(f"{what} needs the zstd extra (pip install 'themekit[zstd]')"
+                         + alternative) from None
+    return zstandard
 
 
 def publish(stream: IO[str], plain: str, target: str) -> None:
@@ -524,7 +522,20 @@ def _encode(plain: str, target: str, kind: str) -> str:
     return encoded
 
 
-class AtomicWriter:
+class LineWriter:
+    """Writes JSON records, or lines `json_line` made (in another process, say), to
+    `stream`; the subclasses decide where the stream goes and when it becomes the output."""
+
+    stream: IO[str]
+
+    def write_json(self, obj: dict[str, Any]) -> None:
+        self.stream.write(json_line(obj))
+
+    def write_line(self, line: str) -> None:
+        self.stream.write(line)
+
+
+class AtomicWriter(LineWriter):
     """Write lines to `path` via a temporary file, renamed over `path` on `commit()`.
 
     For "-" it writes straight to stdout, and to a device or pipe (/dev/null, a named
@@ -555,13 +566,6 @@ class AtomicWriter:
             except OSError as exc:  # a read-only place, a file where a folder should be
                 raise InputError(f"{path}: cannot write here ({exc.strerror})") from exc
             self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-
-    def write_json(self, obj: dict[str, Any]) -> None:
-        write_json_line(self.stream, obj)
-
-    def write_line(self, line: str) -> None:
-        """A line `json_line` made (in another process, say)."""
-        self.stream.write(line)
 
     def commit(self) -> None:
         if self._tmp is None:
@@ -597,7 +601,7 @@ class AtomicWriter:
             self.discard()
 
 
-class CheckpointWriter:
+class CheckpointWriter(LineWriter):
     """Write lines to `path` through a visible checkpoint beside it (`PATH.checkpoint`),
     for runs that can be resumed (`annotate --resume`).
 
@@ -626,13 +630,6 @@ class CheckpointWriter:
             self.stream: IO[str] = open(self.checkpoint, "a", encoding="utf-8", newline="\n")
         except OSError as exc:
             raise InputError(f"{path}: cannot write here ({exc.strerror})") from exc
-
-    def write_json(self, obj: dict[str, Any]) -> None:
-        write_json_line(self.stream, obj)
-
-    def write_line(self, line: str) -> None:
-        """A line `json_line` made (in another process, say)."""
-        self.stream.write(line)
 
     def commit(self) -> None:
         publish(self.stream, self.checkpoint, self.path)
