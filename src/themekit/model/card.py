@@ -8,6 +8,9 @@ thresholds produced it, and what it scored on its dev data, without retraining.
 from __future__ import annotations
 
 import hashlib
+import resource
+import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +123,17 @@ def _setting(setting: dict[str, Any]) -> str:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
+
+
+def training_run(started: float) -> dict[str, Any]:
+    """What a card records of the run that trained the model (either mode): the package
+    versions, the seconds since `started` (a `time.perf_counter()`) and the peak memory."""
+    versions = {}
+    for package in ("themekit", "spacy", "spacy-transformers", "transformers", "torch"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "unknown"
+    return {"versions": versions,
+            "training_seconds": round(time.perf_counter() - started, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}

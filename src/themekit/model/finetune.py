@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from themekit.errors import InputError, SettingError
 from themekit.io.coded import Labels
 from themekit.io.records import current_umask, read_jsonl
 from themekit.io.sheets import read_texts
-from themekit.model.card import CARD_FILE, file_fingerprint, write_card
+from themekit.model.card import CARD_FILE, file_fingerprint, training_run, write_card
 from themekit.nlp.pipeline import silence_truncation_warning
 
 TEXTCAT = "textcat_multilabel"
@@ -617,9 +616,7 @@ def train_model(
         },
         "history": best.history,
         "warnings": data.warnings,
-        "versions": _versions(),
-        "training_seconds": round(time.perf_counter() - started, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        **training_run(started),
     }
     card = save_model(nlp, card, Path(os.path.realpath(output)), name)
     return TrainResult(output, card, data.warnings)
@@ -763,11 +760,3 @@ def _describe_base(base: str) -> dict[str, Any]:
     return described
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for package in ("themekit", "spacy", "spacy-transformers", "transformers", "torch"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "unknown"
-    return out

@@ -12,7 +12,6 @@ the class weighting, the thresholds and show each combine policy, on the files n
 
 from __future__ import annotations
 
-import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,8 @@ from themekit.errors import SettingError
 from themekit.codebook import Codebook
 from themekit.model.encoder import PACKAGED_ENCODER, EmbeddingCache, SentenceEncoder
 from themekit.model.heads import ABSENT, HEADS, TierHead, WordFeatures, blend, score_vectors
-from themekit.model.finetune import (Codes, LabelledText, TrainOptions, TrainResult, _versions,
+from themekit.model.card import training_run
+from themekit.model.finetune import (Codes, LabelledText, TrainOptions, TrainResult,
                             codebook_reference, coverage_warnings, decide, load_training_data,
                             overall_f1, policy_metrics, save_model, tier_metrics,
                             tune_thresholds)
@@ -324,8 +324,6 @@ def _card(codebook: Codebook, data: Any, options: HeadsOptions, best: SettingRep
                     "tuned on the other half",
         },
         "warnings": warnings,
-        "versions": _versions(),
         "encoding_seconds": round(encode_seconds, 1),
-        "training_seconds": round(time.perf_counter() - started, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        **training_run(started),
     }
