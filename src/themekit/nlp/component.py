@@ -485,7 +485,8 @@ class _Finders:
 
 class Risk(NamedTuple):
     """What a detector found: the exact characters (what redaction replaces) and the
-    smallest token span covering them (what `doc.spans["themekit_risks"]` holds)."""
+    smallest token span covering them (what the risk span group, `doc.spans["themekit_risks"]`
+    by default, holds)."""
 
     span: Span
     start: int
